@@ -1,0 +1,38 @@
+# Two commands for a fresh machine: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+
+.PHONY: run test test-services setup migrate bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+
+## Set everything up and run web + worker + beat on the embedded default.
+run: migrate
+	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo
+	DEBUG=$${DEBUG:-1} VENV=$(VENV) bin/serve
+
+## Set up and run the test suite (SQLite, tasks eager; service tests skip without services).
+test: setup
+	$(PY) -m pytest
+
+## The service leg: PostgreSQL, Redis, a real worker and a real browser (used by .ci/run).
+test-services: setup
+	RUNSIGHT_REQUIRE_SERVICES=1 $(PY) -m pytest
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

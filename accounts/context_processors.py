@@ -1,0 +1,23 @@
+"""Template context shared by every page: what the navigation may show."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts import roles
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": {}}
+    return {
+        "nav": {
+            "runs": roles.can_view_runs(user),
+            "launch": roles.can_launch_run(user),
+            "admin": user.is_staff,
+            "api_docs": True,
+            "roles": roles.roles_of(user),
+        }
+    }

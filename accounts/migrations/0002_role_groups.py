@@ -1,0 +1,17 @@
+"""Create the role groups. Their permissions are applied by accounts.services.roles_sync,
+which runs after every migrate (post_migrate) and from `manage.py setup_roles`."""
+from django.db import migrations
+
+ROLES = ["admin", "governance_admin", "ml_admin", "analyst", "viewer", "finops_admin", "finops_user"]
+
+
+def create_groups(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length")]
+
+    operations = [migrations.RunPython(create_groups, migrations.RunPython.noop)]

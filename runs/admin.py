@@ -1,0 +1,88 @@
+"""Django admin for runs: every queryset and action goes through the roles module."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts import roles
+from runs import services
+from runs.models import Run, RunLog, Tag
+
+
+class RunLogInline(admin.TabularInline):
+    model = RunLog
+    fields = ("created_at", "level", "message")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    max_num = 0
+    ordering = ("id",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ("run_id", "kind", "status", "trigger", "owner", "progress", "created_at", "duration_seconds", "is_favourite")
+    list_filter = ("status", "kind", "trigger", ("created_at", admin.DateFieldListFilter), "is_favourite")
+    search_fields = ("run_id", "tags__name")
+    list_select_related = ("owner",)
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "id", "run_id", "kind", "status", "trigger", "owner", "params", "params_hash", "seed", "metrics",
+        "checksum", "parent", "created_at", "started_at", "finished_at", "duration_seconds", "progress",
+        "heartbeat_at", "error_message", "code_version", "worker", "cancel_requested",
+    )
+    fields = readonly_fields + ("is_favourite", "tags", "notes")
+    inlines = [RunLogInline]
+    actions = ["cancel_runs"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
+        return super().get_queryset(request).filter(pk__in=Run.objects.visible_to(request.user).values("pk"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs are launched through the launch form, the API or commands
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.can_view_runs(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.can_annotate_run(request.user, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is None:
+            return request.user.has_perm(roles.DELETE_ANY_RUN) or request.user.has_perm(roles.DELETE_OWN_RUN)
+        return roles.can_delete_run(request.user, obj)
+
+    @admin.action(description="Cancel selected runs")
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        runs = list(queryset)
+        refused = [r.run_id for r in runs if not roles.can_cancel_run(request.user, r)]
+        if refused:
+            # All or nothing: a bulk action never half-applies.
+            self.message_user(request, f"Not allowed to cancel: {', '.join(refused)}. Nothing was changed.", messages.ERROR)
+            return
+        done, skipped = 0, []
+        for run in runs:
+            try:
+                services.run_cancel(run=run, actor=request.user)
+                done += 1
+            except (ValidationError, PermissionDenied):
+                skipped.append(run.run_id)
+        self.message_user(request, f"Cancel requested for {done} run(s).")
+        if skipped:
+            self.message_user(request, f"Already finished, left as they were: {', '.join(skipped)}", messages.WARNING)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ("name",)

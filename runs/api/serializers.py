@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from runs.kinds import all_kinds, get_kind
+from runs.models import Run, RunLog, RunTrigger
+
+
+class RunSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    parent = serializers.CharField(source="parent.run_id", read_only=True, default=None)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    is_demo = serializers.SerializerMethodField()
+    logs_url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id", "run_id", "kind", "is_demo", "status", "trigger", "owner", "params", "params_hash",
+            "seed", "metrics", "checksum", "is_favourite", "tags", "notes", "parent", "created_at",
+            "started_at", "finished_at", "duration_seconds", "progress", "heartbeat_at",
+            "error_message", "code_version", "worker", "cancel_requested", "logs_url",
+        ]
+        read_only_fields = fields
+
+    def get_is_demo(self, run: Run) -> bool:
+        try:
+            return get_kind(run.kind).is_demo
+        except LookupError:
+            return False
+
+
+class RunListSerializer(RunSerializer):
+    class Meta(RunSerializer.Meta):
+        fields = [
+            f for f in RunSerializer.Meta.fields if f not in {"params", "metrics", "notes", "logs_url"}
+        ]
+        read_only_fields = fields
+
+
+class RunLaunchSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[])
+    params = serializers.DictField(required=False, default=dict)
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [k.name for k in all_kinds()]
+
+
+class RunLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunLog
+        fields = ["id", "created_at", "level", "message"]
+
+
+class RunKindSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+    is_demo = serializers.BooleanField()
+    params = serializers.SerializerMethodField()
+
+    def get_params(self, kind: Any) -> dict[str, Any]:
+        out = {}
+        for name, field in kind.params_form.base_fields.items():
+            out[name] = {
+                "type": type(field).__name__.replace("Field", "").lower(),
+                "required": field.required,
+                "initial": field.initial,
+                "help": str(field.help_text),
+                "min": getattr(field, "min_value", None),
+                "max": getattr(field, "max_value", None),
+            }
+        return out
+
+
+TRIGGERS_FOR_API = (RunTrigger.API,)

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    RUNNING = "RUNNING", "Running"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "MANUAL", "Manual"
+    CRON = "CRON", "Cron"
+    API = "API", "API"
+    CLONE = "CLONE", "Clone"
+    IMPORT = "IMPORT", "Import"
+    REPROCESS = "REPROCESS", "Reprocess"
+
+
+class LogLevel(models.TextChoices):
+    INFO = "INFO", "Info"
+    WARNING = "WARNING", "Warning"
+    ERROR = "ERROR", "Error"
+
+
+class Tag(models.Model):
+    """A free label attached to runs, shared across kinds."""
+
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> "RunQuerySet":
+        """Runs of the kinds this user may see. Every list and lookup goes through here."""
+        from runs.kinds import kinds_visible_to
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(kind__in=kinds_visible_to(user))
+
+
+class Run(models.Model):
+    """One execution of a computational job of some kind, tracked from launch to end."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run_id = models.CharField(max_length=40, unique=True, help_text="Human-readable id, e.g. run_20261120_001.")
+    kind = models.CharField(max_length=32)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    trigger = models.CharField(max_length=10, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    params_hash = models.CharField(max_length=64, db_index=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    checksum = models.CharField(max_length=64, blank=True)
+    is_favourite = models.BooleanField(default=False)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="runs")
+    notes = models.TextField(blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    code_version = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("launch_run", "Can launch, clone and re-run runs"),
+            ("annotate_run", "Can tag, annotate and favourite runs and save comparisons"),
+            ("import_run", "Can import runs"),
+            ("delete_own_run", "Can delete runs they own"),
+            ("cleanup_runs", "Can clean up old runs"),
+            ("cancel_run", "Can cancel any run"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at"], name="run_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="run_status_created_idx"),
+            models.Index(fields=["kind", "-created_at"], name="run_kind_created_idx"),
+            models.Index(fields=["trigger", "-created_at"], name="run_trigger_created_idx"),
+            models.Index(fields=["owner", "-created_at"], name="run_owner_created_idx"),
+            models.Index(fields=["is_favourite", "-created_at"], name="run_fav_created_idx"),
+            models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="run_progress_at_most_100"),
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
+            models.CheckConstraint(condition=Q(trigger__in=RunTrigger.values), name="run_trigger_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.run_id
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def logs_url(self) -> str:
+        """Link to the run's logs on the central log platform, when one is configured."""
+        template = settings.LOGS_URL_TEMPLATE
+        return template.format(run_id=self.run_id) if template else ""
+
+
+class RunLog(models.Model):
+    """One line of a run's log."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="logs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    level = models.CharField(max_length=7, choices=LogLevel.choices, default=LogLevel.INFO)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "id"], name="runlog_run_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%H:%M:%S} {self.level} {self.message[:60]}"
+
+
+class RunArtifact(models.Model):
+    """A result a run produced: bytes in the artifact store, with their SHA-256."""
+
+    class Storage(models.TextChoices):
+        FILE = "file", "File"
+        DB = "db", "Database"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifacts")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    storage = models.CharField(max_length=4, choices=Storage.choices)
+    path = models.CharField(max_length=500, blank=True)
+    blob = models.BinaryField(null=True, blank=True)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="runartifact_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.name}"
+
+
+class RunDaySequence(models.Model):
+    """The last sequence number used for human run ids on one day."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)

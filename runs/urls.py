@@ -1,0 +1,13 @@
+from django.urls import path
+
+from runs import views
+
+app_name = "runs"
+
+urlpatterns = [
+    path("", views.RunListView.as_view(), name="list"),
+    path("launch/", views.LaunchChooseView.as_view(), name="launch_choose"),
+    path("launch/<slug:kind>/", views.LaunchView.as_view(), name="launch"),
+    path("<str:run_id>/", views.RunDetailView.as_view(), name="detail"),
+    path("<str:run_id>/cancel/", views.RunCancelView.as_view(), name="cancel"),
+]
