@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and roles"
 
     def ready(self) -> None:
+        from accounts import schema  # noqa: F401  (registers the API-key scheme with the schema generator)
         from accounts.services import roles_sync_after_migrate
 
         # Permissions of every app exist only after migrate; re-applying the role

@@ -1,36 +1,13 @@
 """Enqueueing through a real broker: only committed runs reach the queue."""
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 from django.db import transaction
-from django.test import override_settings
 
-from config.celery_app import app as celery_app
 from runs.models import Run, RunStatus
 from runs.services import run_create
-
-
-def _drop_connections() -> None:
-    # Celery caches broker connections and producers; a new broker URL needs fresh ones.
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@contextmanager
-def broker(**conf: Any) -> Iterator[None]:
-    """Send tasks to a real broker configured by `conf` (not eagerly); restore afterwards."""
-    keys = ["task_always_eager", *conf]
-    saved = {key: celery_app.conf.get(key) for key in keys}
-    celery_app.conf.update(task_always_eager=False, **conf)
-    _drop_connections()
-    try:
-        with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
-            yield
-    finally:
-        _drop_connections()
-        celery_app.conf.update(saved)
+from tests.support import broker
 
 
 @pytest.fixture
