@@ -1,0 +1,69 @@
+"""The Django admin for runs goes through the roles, object by object."""
+import pytest
+
+from runs.models import Run, RunStatus
+from runs.services import run_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def runs(analyst, make_user, demo_params):
+    other = make_user("analyst", username="other")
+    mine = run_create(kind="demo", params=demo_params, owner=analyst, tags=["alpha"])
+    theirs = run_create(kind="demo", params=demo_params, owner=other)
+    return mine, theirs
+
+
+def test_staff_without_run_roles_see_no_runs(client_for, make_user, runs):
+    staff = make_user(username="staffonly", is_staff=True)
+    assert client_for(staff).get("/admin/runs/run/").status_code == 403
+
+
+def test_the_changelist_filters_and_searches(client_for, admin_user, runs):
+    client = client_for(admin_user)
+    response = client.get("/admin/runs/run/?status__exact=PENDING&kind__exact=demo&trigger__exact=MANUAL")
+    assert response.status_code == 200 and response.context["cl"].result_count == 2
+    assert client.get("/admin/runs/run/?q=alpha").context["cl"].result_count == 1
+    assert client.get(f"/admin/runs/run/?q={runs[1].run_id}").context["cl"].result_count == 1
+
+
+def test_logs_are_shown_inline_and_read_only(client_for, admin_user, runs):
+    response = client_for(admin_user).get(f"/admin/runs/run/{runs[0].pk}/change/")
+    assert response.status_code == 200
+    assert b"Created by" in response.content
+    assert b'name="logs-0-message"' not in response.content
+
+
+def test_a_staff_viewer_reads_but_cannot_change_or_delete(client_for, make_user, runs):
+    staff_viewer = make_user("viewer", username="sv", is_staff=True)
+    client = client_for(staff_viewer)
+    assert client.get("/admin/runs/run/").status_code == 200
+    assert client.post(f"/admin/runs/run/{runs[0].pk}/delete/", {"post": "yes"}).status_code == 403
+    response = client.post(f"/admin/runs/run/{runs[0].pk}/change/", {"notes": "changed"})
+    assert response.status_code == 403
+    assert Run.objects.filter(notes="changed").count() == 0 and Run.objects.count() == 2
+
+
+def test_the_cancel_action_changes_nothing_if_one_run_is_not_allowed(client_for, make_user, analyst, runs):
+    analyst.is_staff = True
+    analyst.save()
+    client = client_for(analyst)
+    response = client.post(
+        "/admin/runs/run/",
+        {"action": "cancel_runs", "_selected_action": [str(r.pk) for r in runs]},
+        follow=True,
+    )
+    assert b"Not allowed to cancel" in response.content
+    assert set(Run.objects.values_list("status", flat=True)) == {RunStatus.PENDING}
+
+
+def test_the_cancel_action_cancels_what_is_allowed(client_for, admin_user, runs):
+    client_for(admin_user).post(
+        "/admin/runs/run/", {"action": "cancel_runs", "_selected_action": [str(r.pk) for r in runs]}
+    )
+    assert set(Run.objects.values_list("status", flat=True)) == {RunStatus.CANCELLED}
+
+
+def test_runs_cannot_be_added_in_the_admin(client_for, admin_user):
+    assert client_for(admin_user).get("/admin/runs/run/add/").status_code == 403
