@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from runs.api.views import RunKindListView, RunViewSet
-from runs.views import HomeView
+from runs.views.pages import HomeView
 
 router = DefaultRouter()
 router.register("runs", RunViewSet, basename="run")

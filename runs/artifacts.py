@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import IO, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -22,8 +22,30 @@ def _storage():
     return storages["artifacts"]
 
 
-def artifact_path(run: Run, name: str) -> str:
-    return f"runs/{run.pk}/{name}"
+def artifact_path(digest: str) -> str:
+    """Where bytes with this SHA-256 live. Content-addressed: identical results
+    (a cache hit, a clone, an import) share one file."""
+    return f"sha256/{digest[:2]}/{digest}"
+
+
+# Callables that, given storage paths, return those still used outside RunArtifact
+# (for example by a result cache). Registered by the apps that hold such references.
+_PATH_HOLDERS: list[Callable[[set[str]], set[str]]] = []
+
+
+def register_path_holder(holder: Callable[[set[str]], set[str]]) -> None:
+    if holder not in _PATH_HOLDERS:
+        _PATH_HOLDERS.append(holder)
+
+
+def paths_in_use(paths: set[str], *, excluding_artifacts: Iterable[int] = ()) -> set[str]:
+    """The subset of `paths` that other artifacts or registered holders still use."""
+    used = set(
+        RunArtifact.objects.filter(path__in=paths).exclude(pk__in=list(excluding_artifacts)).values_list("path", flat=True)
+    )
+    for holder in _PATH_HOLDERS:
+        used |= holder(paths - used)
+    return used
 
 
 def artifact_write(*, run: Run, name: str, data: bytes, content_type: str) -> RunArtifact:
@@ -39,13 +61,12 @@ def artifact_write(*, run: Run, name: str, data: bytes, content_type: str) -> Ru
             blob=data, size_bytes=len(data), sha256=digest,
         )
     storage = _storage()
-    path = artifact_path(run, name)
-    if storage.exists(path):
-        storage.delete(path)
-    saved = storage.save(path, ContentFile(data))
+    path = artifact_path(digest)
+    if not storage.exists(path):
+        storage.save(path, ContentFile(data))
     return RunArtifact.objects.create(
         run=run, name=name, content_type=content_type, storage=RunArtifact.Storage.FILE,
-        path=saved, size_bytes=len(data), sha256=digest,
+        path=path, size_bytes=len(data), sha256=digest,
     )
 
 
@@ -67,11 +88,20 @@ def artifact_iter(artifact: RunArtifact, chunk_size: int = CHUNK) -> Iterator[by
             yield block
 
 
-def artifact_delete_bytes(artifact: RunArtifact) -> None:
-    if artifact.storage == RunArtifact.Storage.FILE and artifact.path:
-        storage = _storage()
-        if storage.exists(artifact.path):
-            storage.delete(artifact.path)
+def artifact_delete_bytes(artifact: RunArtifact) -> bool:
+    """Delete the artifact's file unless another artifact or holder still uses it.
+
+    Returns True when bytes were removed. The row itself is the caller's to delete.
+    """
+    if artifact.storage != RunArtifact.Storage.FILE or not artifact.path:
+        return False
+    if paths_in_use({artifact.path}, excluding_artifacts=[artifact.pk]):
+        return False
+    storage = _storage()
+    if storage.exists(artifact.path):
+        storage.delete(artifact.path)
+        return True
+    return False
 
 
 def artifacts_checksum(artifacts: list[RunArtifact]) -> str:

@@ -34,6 +34,8 @@ class RunKind:
     detail_template: str | None = None
     # Parameter that seeds the run's randomness, copied to Run.seed.
     seed_param: str | None = "seed"
+    # Kind-specific integrity checks for the validation panel: (label, ok, detail) tuples.
+    validate: Callable[["Run"], list[tuple[str, bool, str]]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

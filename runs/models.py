@@ -179,3 +179,22 @@ class RunDaySequence(models.Model):
 
     day = models.DateField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
+
+
+class RunComparison(models.Model):
+    """A saved side-by-side comparison of 2 to 10 runs. It protects its runs from cleanup."""
+
+    name = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="run_comparisons"
+    )
+    runs = models.ManyToManyField(Run, related_name="comparisons")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,24 @@
+"""Writes of the run core, one module per concern; the names below are the public API."""
+from runs.services.lifecycle import (
+    run_cancel,
+    run_create,
+    run_execute,
+    run_fail,
+    run_finish,
+    run_log,
+    run_start,
+    run_validate_params,
+    runs_reap_stale,
+)
+
+__all__ = [
+    "run_cancel",
+    "run_create",
+    "run_execute",
+    "run_fail",
+    "run_finish",
+    "run_log",
+    "run_start",
+    "run_validate_params",
+    "runs_reap_stale",
+]
