@@ -2,13 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
 
-from runs.api.views import RunKindListView, RunViewSet
 from runs.views.pages import HomeView
-
-router = DefaultRouter()
-router.register("runs", RunViewSet, basename="run")
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -16,10 +11,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("runs/", include("runs.urls")),
     path("admin/", admin.site.urls),
-    path("api/kinds/", RunKindListView.as_view(), name="api-kinds"),
-    path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("runs.api.urls")),
 ]
 
 handler403 = "config.error_views.permission_denied"

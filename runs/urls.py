@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from runs.views import pages as views
 
@@ -8,6 +8,9 @@ urlpatterns = [
     path("", views.RunListView.as_view(), name="list"),
     path("launch/", views.LaunchChooseView.as_view(), name="launch_choose"),
     path("launch/<slug:kind>/", views.LaunchView.as_view(), name="launch"),
+    # Fixed paths before <run_id>/ so that "compare/" is never read as a run id.
+    path("", include("runs.urls_exchange")),
+    path("", include("runs.urls_compare")),
     path("<str:run_id>/", views.RunDetailView.as_view(), name="detail"),
     path("<str:run_id>/cancel/", views.RunCancelView.as_view(), name="cancel"),
 ]
