@@ -137,6 +137,26 @@ def can_cleanup_runs(user: _User | None) -> bool:
     return _has(user, CLEANUP_RUNS)
 
 
+def can_export_run(user: _User | None, run: _Owned | None = None) -> bool:
+    """Exporting only reads: whoever may see runs may export the ones they see."""
+    return _has(user, VIEW_RUNS)
+
+
+def can_compare_runs(user: _User | None) -> bool:
+    return _has(user, VIEW_RUNS)
+
+
+def can_save_comparison(user: _User | None) -> bool:
+    return _has(user, ANNOTATE_RUNS)
+
+
+def can_change_comparison(user: _User | None, comparison: _Owned) -> bool:
+    """Owners change and delete their saved comparisons; run deleters may change any."""
+    if _has(user, DELETE_ANY_RUN):
+        return True
+    return _has(user, ANNOTATE_RUNS) and comparison.owner_id is not None and comparison.owner_id == user.id
+
+
 # ---------------------------------------------------------------------------
 # Governance and console
 # ---------------------------------------------------------------------------

@@ -200,6 +200,12 @@ RUN_REAPER_INTERVAL = env_int("RUN_REAPER_INTERVAL", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {"task": "runs.reap_stale_runs", "schedule": float(RUN_REAPER_INTERVAL)},
 }
+# Limits on uploaded run exports: size, members of a bundle, and compression ratio
+# (a zip whose members inflate far beyond its size is refused as a bomb).
+RUN_IMPORT_MAX_BYTES = env_int("RUN_IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
+RUN_IMPORT_MAX_MEMBERS = env_int("RUN_IMPORT_MAX_MEMBERS", 64, minimum=3)
+RUN_IMPORT_MAX_RATIO = env_int("RUN_IMPORT_MAX_RATIO", 200, minimum=2)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # larger uploads spool to disk
 LOGS_URL_TEMPLATE = env_str("LOGS_URL_TEMPLATE", "")
 if LOGS_URL_TEMPLATE and "{run_id}" not in LOGS_URL_TEMPLATE:
     raise ImproperlyConfigured("LOGS_URL_TEMPLATE must contain {run_id}")
