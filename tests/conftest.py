@@ -29,6 +29,18 @@ def pytest_runtest_makereport(item: Any, call: Any):
         report.longrepr = f"service test skipped in the service leg: {report.longrepr}"
 
 
+@pytest.fixture(autouse=True)
+def _artifacts_in_tmp(settings: Any, tmp_path_factory: Any) -> None:
+    """Each test writes artifacts to a folder of its own, never to var/ (files are
+    content-addressed: a test that alters one must not alter another test's)."""
+    root = tmp_path_factory.mktemp("artifacts")
+    settings.ARTIFACT_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "artifacts": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., Any]:
     from django.contrib.auth import get_user_model

@@ -79,6 +79,8 @@ class Worker:
             "DATABASE_URL": worker_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "RUN_HEARTBEAT_INTERVAL": "0.2",
+            # The worker writes where this test reads.
+            "ARTIFACT_ROOT": str(settings.STORAGES["artifacts"]["OPTIONS"]["location"]),
             "PYTHONUNBUFFERED": "1",
             **self.env,
         }

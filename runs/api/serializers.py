@@ -79,3 +79,26 @@ class RunKindSerializer(serializers.Serializer):
 
 
 TRIGGERS_FOR_API = (RunTrigger.API,)
+
+
+class RunAnnotateSerializer(serializers.Serializer):
+    is_favourite = serializers.BooleanField(required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=64, allow_blank=False), required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+
+
+class RunCloneSerializer(serializers.Serializer):
+    params = serializers.DictField(required=False, default=dict, help_text="Parameters to change; the rest are copied.")
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+
+
+class RunBulkSerializer(serializers.Serializer):
+    ACTIONS = ("favourite", "unfavourite", "tag", "untag")
+    action = serializers.ChoiceField(choices=ACTIONS)
+    runs = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1, max_length=1000)
+    tag = serializers.CharField(required=False, max_length=64)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["action"] in ("tag", "untag") and not attrs.get("tag", "").strip():
+            raise serializers.ValidationError({"tag": "required for tag and untag"})
+        return attrs

@@ -3,16 +3,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from runs import selectors, services
 from runs.api.serializers import (
+    RunAnnotateSerializer,
+    RunBulkSerializer,
+    RunCloneSerializer,
     RunKindSerializer,
     RunLaunchSerializer,
     RunListSerializer,
@@ -21,15 +27,25 @@ from runs.api.serializers import (
 )
 from runs.filters import RunFilter
 from runs.kinds import kinds_launchable_by
-from runs.models import LogLevel, RunTrigger
+from runs.models import LogLevel, Run, RunTrigger, Tag
+from runs.selectors.listing import run_log_text, runs_csv_rows
 
 
 def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
+def visible_runs_by_id(user: Any, run_ids: list[str]) -> list[Run]:
+    """The runs named by `run_ids`, all visible to the user, or a 404 naming the missing ones."""
+    found = {r.run_id: r for r in selectors.run_list(user=user).filter(run_id__in=run_ids)}
+    missing = [rid for rid in run_ids if rid not in found]
+    if missing:
+        raise NotFound(f"No such run (or not visible to you): {', '.join(missing)}")
+    return [found[rid] for rid in dict.fromkeys(run_ids)]
+
+
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Runs of every kind the caller may see. POST launches a run."""
+    """Runs of every kind the caller may see. POST launches a run; PATCH annotates one."""
 
     lookup_field = "run_id"
     filterset_class = RunFilter
@@ -45,6 +61,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             return RunListSerializer
         if self.action == "create":
             return RunLaunchSerializer
+        if self.action == "partial_update":
+            return RunAnnotateSerializer
+        if self.action == "clone":
+            return RunCloneSerializer
+        if self.action == "bulk":
+            return RunBulkSerializer
         return RunSerializer
 
     @extend_schema(request=RunLaunchSerializer, responses={201: RunSerializer})
@@ -64,6 +86,71 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         except DjangoValidationError as exc:
             raise _as_drf_error(exc) from None
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RunAnnotateSerializer, responses=RunSerializer)
+    def partial_update(self, request: Request, run_id: str) -> Response:
+        """Set the favourite flag, the tags (the whole list) or the notes."""
+        run = self.get_object()
+        body = RunAnnotateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.run_annotate(run=run, actor=request.user, **body.validated_data)
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+        return Response(RunSerializer(selectors.run_get(user=request.user, run_id=run.run_id)).data)
+
+    @extend_schema(request=RunCloneSerializer, responses={201: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def clone(self, request: Request, run_id: str) -> Response:
+        """Launch a copy of this run with some parameters changed (trigger CLONE, parent link)."""
+        run = self.get_object()
+        body = RunCloneSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            clone = services.run_clone(run=run, actor=request.user, **body.validated_data)
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+        return Response(RunSerializer(clone).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RunBulkSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        """Favourite, unfavourite, tag or untag many runs: all of them or none."""
+        body = RunBulkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        runs = visible_runs_by_id(request.user, body.validated_data["runs"])
+        act = body.validated_data["action"]
+        try:
+            if act in ("favourite", "unfavourite"):
+                count = services.runs_set_favourite(runs=runs, actor=request.user, value=act == "favourite")
+            else:
+                count = services.runs_tag(runs=runs, actor=request.user, tag=body.validated_data["tag"], add=act == "tag")
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+        return Response({"action": act, "runs": count})
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=False, methods=["get"], url_path="csv")
+    def csv(self, request: Request) -> StreamingHttpResponse:
+        """The filtered list (same filters as the list) as CSV, every column, streamed."""
+        queryset = self.filter_queryset(self.get_queryset())
+        response = StreamingHttpResponse(runs_csv_rows(queryset), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="runs-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("level", str, enum=LogLevel.values)], responses={(200, "text/plain"): str}
+    )
+    @action(detail=True, methods=["get"], url_path="logs.txt")
+    def logs_text(self, request: Request, run_id: str) -> StreamingHttpResponse:
+        """All the run's log lines as plain text."""
+        run = self.get_object()
+        level = request.query_params.get("level")
+        if level and level not in LogLevel.values:
+            raise ValidationError({"level": f"must be one of {', '.join(LogLevel.values)}"})
+        response = StreamingHttpResponse(run_log_text(run=run, level=level), content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{run.run_id}.log"'
+        return response
 
     @extend_schema(
         parameters=[
@@ -95,6 +182,17 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         except DjangoValidationError as exc:
             return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
         return Response(RunSerializer(run).data)
+
+
+class TagListView(APIView):
+    """Tag names for autocomplete: those starting with `q`, most used first."""
+
+    @extend_schema(parameters=[OpenApiParameter("q", str)], responses={200: list[str]})
+    def get(self, request: Request) -> Response:
+        prefix = request.query_params.get("q", "").strip()
+        tags = Tag.objects.filter(name__istartswith=prefix) if prefix else Tag.objects.all()
+        names = tags.annotate(n=Count("runs")).order_by("-n", "name").values_list("name", flat=True)[:20]
+        return Response(list(names))
 
 
 class RunKindListView(APIView):

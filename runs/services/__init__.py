@@ -1,4 +1,5 @@
 """Writes of the run core, one module per concern; the names below are the public API."""
+from runs.services.annotate import run_annotate, run_clone, runs_set_favourite, runs_tag
 from runs.services.lifecycle import (
     run_cancel,
     run_create,
@@ -12,6 +13,10 @@ from runs.services.lifecycle import (
 )
 
 __all__ = [
+    "run_annotate",
+    "run_clone",
+    "runs_set_favourite",
+    "runs_tag",
     "run_cancel",
     "run_create",
     "run_execute",

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -19,6 +21,8 @@ from runs import selectors, services
 from runs.filters import RunFilter, SORTABLE
 from runs.kinds import UnknownKindError, get_kind, kinds_launchable_by
 from runs.models import LogLevel, RunTrigger
+from runs.selectors.listing import run_log_text, runs_csv_rows
+from runs.selectors.validation import run_validation
 
 PAGE_SIZES = (10, 25, 50, 100)
 
@@ -76,31 +80,189 @@ class RunListView(RoleRequiredMixin, TemplateView):
             sort_querystring=sort_query.urlencode(),
             ordering=request.GET.get("ordering", "-created_at"),
             sortable=[label for _, label in SORTABLE],
-            demo_kinds={k.name for k in kinds_launchable_by(request.user) if k.is_demo} | {"demo"},
+            can_annotate=roles.can_annotate_run(request.user),
+            can_import=roles.can_import_runs(request.user),
+            can_cleanup=roles.can_cleanup_runs(request.user),
+            can_delete_some=request.user.has_perm(roles.DELETE_ANY_RUN) or request.user.has_perm(roles.DELETE_OWN_RUN),
         )
         return context
 
 
 class RunDetailView(RoleRequiredMixin, TemplateView):
     template_name = "runs/run_detail.html"
+    LOGS_PER_PAGE = 200
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        run = selectors.run_get(user=self.request.user, run_id=kwargs["run_id"])
+        request = self.request
+        run = selectors.run_get(user=request.user, run_id=kwargs["run_id"])
         try:
             kind = get_kind(run.kind)
         except UnknownKindError:
             kind = None
+        level = request.GET.get("log_level") or None
+        if level not in LogLevel.values:
+            level = None
+        logs = Paginator(selectors.run_logs(run=run, level=level), self.LOGS_PER_PAGE)
+        artifacts = list(run.artifacts.defer("blob"))
+        # Default to the last page: the newest lines are what a person looks for.
+        log_page = logs.get_page(request.GET.get("log_page") or logs.num_pages)
         context.update(
             run=run,
             kind=kind,
-            logs=selectors.run_logs(run=run)[:500],
+            logs=log_page.object_list,
+            log_page=log_page,
+            log_level=level or "",
             log_levels=LogLevel.values,
-            artifacts=run.artifacts.all(),
+            artifacts=artifacts,
+            has_parquet=any(a.name.endswith(".parquet") for a in artifacts),
             children=run.children.all()[:50],
-            can_cancel=run.is_active and roles.can_cancel_run(self.request.user, run),
+            can_cancel=run.is_active and roles.can_cancel_run(request.user, run),
+            can_annotate=roles.can_annotate_run(request.user, run),
+            can_clone=kind is not None and roles.can_launch_run(request.user, kind.launch_permission),
+            can_delete=roles.can_delete_run(request.user, run),
         )
         return context
+
+
+class RunAnnotateView(RoleRequiredMixin, View):
+    """Favourite, tags and notes from the detail page (the page saves through the API
+    with JavaScript; this form post is the same service without it)."""
+
+    allowed = staticmethod(roles.can_annotate_run)
+
+    def post(self, request: HttpRequest, run_id: str) -> HttpResponse:
+        run = selectors.run_get(user=request.user, run_id=run_id)
+        changes: dict[str, Any] = {}
+        if "is_favourite" in request.POST:
+            changes["is_favourite"] = request.POST["is_favourite"] in ("1", "true", "on")
+        if "tags" in request.POST:
+            changes["tags"] = request.POST["tags"].split(",")
+        if "notes" in request.POST:
+            changes["notes"] = request.POST["notes"]
+        try:
+            services.run_annotate(run=run, actor=request.user, **changes)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{run.run_id} saved.")
+        return HttpResponseRedirect(reverse("runs:detail", args=[run.run_id]))
+
+
+class RunCloneView(RoleRequiredMixin, View):
+    """The kind's launch form filled with the source run's parameters."""
+
+    template_name = "runs/clone.html"
+    allowed = staticmethod(roles.can_launch_run)
+
+    def _source(self, request: HttpRequest, run_id: str):
+        run = selectors.run_get(user=request.user, run_id=run_id)
+        try:
+            kind = get_kind(run.kind)
+        except UnknownKindError:
+            raise Http404("This run's kind is not installed") from None
+        if not roles.can_launch_run(request.user, kind.launch_permission):
+            raise PermissionDenied
+        return run, kind
+
+    def get(self, request: HttpRequest, run_id: str) -> HttpResponse:
+        run, kind = self._source(request, run_id)
+        form = kind.params_form(initial=run.params, prefix="p")
+        return render(request, self.template_name, {"run": run, "kind": kind, "params_form": form})
+
+    def post(self, request: HttpRequest, run_id: str) -> HttpResponse:
+        run, kind = self._source(request, run_id)
+        form = kind.params_form(request.POST, prefix="p")
+        if form.is_valid():
+            try:
+                clone = services.run_clone(run=run, actor=request.user, params=form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                messages.success(request, f"{clone.run_id} queued, cloned from {run.run_id}.")
+                return HttpResponseRedirect(reverse("runs:detail", args=[clone.run_id]))
+        return render(request, self.template_name, {"run": run, "kind": kind, "params_form": form}, status=400)
+
+
+class RunLogsTextView(RoleRequiredMixin, View):
+    def get(self, request: HttpRequest, run_id: str) -> HttpResponse:
+        run = selectors.run_get(user=request.user, run_id=run_id)
+        level = request.GET.get("level") or None
+        if level is not None and level not in LogLevel.values:
+            return HttpResponse(f"Unknown level {level!r}", status=400, content_type="text/plain")
+        response = StreamingHttpResponse(run_log_text(run=run, level=level), content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{run.run_id}.log"'
+        return response
+
+
+class RunValidationView(RoleRequiredMixin, TemplateView):
+    """The validation panel, loaded on demand: it re-reads every stored byte."""
+
+    template_name = "runs/_validation.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        run = selectors.run_get(user=self.request.user, run_id=kwargs["run_id"])
+        checks = run_validation(run)
+        context.update(run=run, checks=checks, all_ok=all(c.ok for c in checks))
+        return context
+
+
+class RunCsvView(RoleRequiredMixin, View):
+    """The run list as CSV, with exactly the filters of the page."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        run_filter = RunFilter(request.GET or None, queryset=selectors.run_list(user=request.user), request=request)
+        if not run_filter.is_valid():
+            return HttpResponse(f"Bad filter: {run_filter.errors.as_text()}", status=400, content_type="text/plain")
+        response = StreamingHttpResponse(runs_csv_rows(run_filter.qs), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="runs-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+        return response
+
+
+class RunBulkView(RoleRequiredMixin, View):
+    """Act on the runs ticked in the list. Every run is checked; any refusal changes none."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        back = request.POST.get("next") or reverse("runs:list")
+        if not back.startswith("/runs/"):
+            back = reverse("runs:list")
+        run_ids = [rid for rid in request.POST.getlist("runs") if rid]
+        act = request.POST.get("action", "")
+        if not run_ids:
+            messages.error(request, "Select at least one run.")
+            return HttpResponseRedirect(back)
+        if act == "compare":
+            return HttpResponseRedirect(f"{reverse('runs:compare')}?" + urlencode([("runs", r) for r in run_ids]))
+        if act == "delete":
+            return HttpResponseRedirect(f"{reverse('runs:bulk_delete')}?" + urlencode([("runs", r) for r in run_ids]))
+        runs = list(selectors.run_list(user=request.user).filter(run_id__in=run_ids))
+        missing = sorted(set(run_ids) - {r.run_id for r in runs})
+        if missing:
+            messages.error(request, f"No such run: {', '.join(missing)}. Nothing was changed.")
+            return HttpResponseRedirect(back)
+        if act == "export":
+            response = StreamingHttpResponse(
+                runs_csv_rows(selectors.run_list(user=request.user).filter(run_id__in=run_ids)), content_type="text/csv"
+            )
+            response["Content-Disposition"] = f'attachment; filename="runs-selected-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+            return response
+        try:
+            if act in ("favourite", "unfavourite"):
+                count = services.runs_set_favourite(runs=runs, actor=request.user, value=act == "favourite")
+            elif act in ("tag", "untag"):
+                count = services.runs_tag(runs=runs, actor=request.user, tag=request.POST.get("tag", ""), add=act == "tag")
+            else:
+                messages.error(request, f"Unknown action {act!r}.")
+                return HttpResponseRedirect(back)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or "Not allowed.")
+            return HttpResponseRedirect(back)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(back)
+        messages.success(request, f"{act.capitalize()}: {count} run(s).")
+        return HttpResponseRedirect(back)
 
 
 class RunCancelView(RoleRequiredMixin, View):

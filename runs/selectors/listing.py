@@ -1,0 +1,61 @@
+"""Reads for whole lists: the CSV export of a filtered run list, a run's log as text."""
+from __future__ import annotations
+
+import csv
+import json
+from typing import Iterator
+
+from django.db.models import QuerySet
+
+from runs.models import Run, RunLog
+
+CSV_COLUMNS = [
+    "run_id", "id", "kind", "status", "trigger", "owner", "created_at", "started_at", "finished_at",
+    "duration_seconds", "progress", "is_favourite", "tags", "parent", "seed", "params_hash", "checksum",
+    "notes", "error_message", "code_version", "worker", "params", "metrics",
+]
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def runs_csv_rows(queryset: QuerySet[Run]) -> Iterator[str]:
+    """Stream the runs as CSV lines, header first, every column, in the queryset's order."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    rows = (
+        queryset.select_related("owner", "parent")
+        .prefetch_related("tags")
+        .defer(None)  # the list defers params/metrics/notes; the export wants them all
+    )
+    for run in rows.iterator(chunk_size=2000):
+        yield writer.writerow([
+            run.run_id, str(run.pk), run.kind, run.status, run.trigger,
+            run.owner.username if run.owner else "",
+            _iso(run.created_at), _iso(run.started_at), _iso(run.finished_at),
+            "" if run.duration_seconds is None else f"{run.duration_seconds:.3f}",
+            run.progress, "yes" if run.is_favourite else "no",
+            ";".join(sorted(t.name for t in run.tags.all())),
+            run.parent.run_id if run.parent else "",
+            "" if run.seed is None else run.seed,
+            run.params_hash, run.checksum, run.notes, run.error_message, run.code_version, run.worker,
+            json.dumps(run.params, sort_keys=True), json.dumps(run.metrics, sort_keys=True),
+        ])
+
+
+def run_log_text(*, run: Run, level: str | None = None) -> Iterator[str]:
+    """The run's log as plain text lines, oldest first."""
+    logs = RunLog.objects.filter(run=run).order_by("id")
+    if level:
+        logs = logs.filter(level=level)
+    yield f"# {run.run_id} ({run.kind}) — status {run.status}\n"
+    for log in logs.iterator(chunk_size=5000):
+        yield f"{log.created_at.isoformat()} {log.level:<7} {log.message}\n"
