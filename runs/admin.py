@@ -44,7 +44,8 @@ class RunAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields + ("is_favourite", "tags", "notes")
     inlines = [RunLogInline]
-    actions = ["cancel_runs"]
+    actions = ["cancel_runs", "mark_favourite", "unmark_favourite"]
+    autocomplete_fields = ("tags",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
         return super().get_queryset(request).filter(pk__in=Run.objects.visible_to(request.user).values("pk"))
@@ -62,6 +63,38 @@ class RunAdmin(admin.ModelAdmin):
         if obj is None:
             return request.user.has_perm(roles.DELETE_ANY_RUN) or request.user.has_perm(roles.DELETE_OWN_RUN)
         return roles.can_delete_run(request.user, obj)
+
+    def save_model(self, request: HttpRequest, obj: Run, form: Any, change: bool) -> None:
+        """Annotations go through the service (roles, tag rules, audit), not a raw save."""
+        services.run_annotate(
+            run=obj,
+            actor=request.user,
+            is_favourite=form.cleaned_data.get("is_favourite"),
+            notes=form.cleaned_data.get("notes"),
+            tags=[t.name for t in form.cleaned_data.get("tags", [])],
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Tags were saved by run_annotate, so no form.save_m2m(); the read-only log
+        # inline still goes through its (empty) save for the admin's change message.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def _set_favourite(self, request: HttpRequest, queryset: QuerySet[Run], value: bool) -> None:
+        try:
+            count = services.runs_set_favourite(runs=list(queryset), actor=request.user, value=value)
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"{count} run(s) {'marked' if value else 'unmarked'} as favourite.")
+
+    @admin.action(description="Mark selected runs as favourite")
+    def mark_favourite(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        self._set_favourite(request, queryset, True)
+
+    @admin.action(description="Unmark selected runs as favourite")
+    def unmark_favourite(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        self._set_favourite(request, queryset, False)
 
     @admin.action(description="Cancel selected runs")
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:

@@ -67,3 +67,35 @@ def test_the_cancel_action_cancels_what_is_allowed(client_for, admin_user, runs)
 
 def test_runs_cannot_be_added_in_the_admin(client_for, admin_user):
     assert client_for(admin_user).get("/admin/runs/run/add/").status_code == 403
+
+
+def test_the_favourite_action_is_all_or_nothing(client_for, make_user, runs):
+    staff_viewer = make_user("viewer", username="sv2", is_staff=True)
+    client_for(staff_viewer).post(
+        "/admin/runs/run/", {"action": "mark_favourite", "_selected_action": [str(r.pk) for r in runs]}
+    )
+    assert not Run.objects.filter(is_favourite=True).exists()
+
+
+def test_the_favourite_action_marks_runs(client_for, admin_user, runs):
+    client_for(admin_user).post(
+        "/admin/runs/run/", {"action": "mark_favourite", "_selected_action": [str(r.pk) for r in runs]}
+    )
+    assert Run.objects.filter(is_favourite=True).count() == 2
+
+
+def test_editing_a_run_in_the_admin_goes_through_the_service(client_for, admin_user, runs):
+    from accounts.models import AuditEvent
+    from runs.models import Tag
+
+    run = runs[0]
+    tag = Tag.objects.get(name="alpha")
+    response = client_for(admin_user).post(
+        f"/admin/runs/run/{run.pk}/change/",
+        {"is_favourite": "on", "notes": "from admin", "tags": [tag.pk],
+         "logs-TOTAL_FORMS": "0", "logs-INITIAL_FORMS": "0", "logs-MIN_NUM_FORMS": "0", "logs-MAX_NUM_FORMS": "0"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    run.refresh_from_db()
+    assert run.is_favourite and run.notes == "from admin"
+    assert AuditEvent.objects.filter(action="run.annotate", target=run.run_id, actor=admin_user).exists()
