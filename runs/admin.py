@@ -66,8 +66,9 @@ class RunAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Run, form: Any, change: bool) -> None:
         """Annotations go through the service (roles, tag rules, audit), not a raw save."""
+        # The form has already copied its values onto `obj`; compare against the stored row.
         services.run_annotate(
-            run=obj,
+            run=Run.objects.get(pk=obj.pk),
             actor=request.user,
             is_favourite=form.cleaned_data.get("is_favourite"),
             notes=form.cleaned_data.get("notes"),
