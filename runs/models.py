@@ -108,6 +108,10 @@ class Run(models.Model):
             models.Index(fields=["owner", "-created_at"], name="run_owner_created_idx"),
             models.Index(fields=["is_favourite", "-created_at"], name="run_fav_created_idx"),
             models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat_idx"),
+            # One per sortable column, so any sort of the list reads an index in order.
+            models.Index(fields=["duration_seconds"], name="run_duration_idx"),
+            models.Index(fields=["started_at"], name="run_started_idx"),
+            models.Index(fields=["finished_at"], name="run_finished_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="run_progress_at_most_100"),
