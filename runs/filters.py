@@ -42,9 +42,11 @@ def _kind_choices() -> list[tuple[str, str]]:
 
 class RunFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices)
-    kind = django_filters.MultipleChoiceFilter(choices=[])
-    trigger = django_filters.MultipleChoiceFilter(choices=RunTrigger.choices)
+    # distinct=False: these are plain columns, no join can repeat a row, and DISTINCT
+    # would make PostgreSQL sort the whole filtered table.
+    status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices, distinct=False)
+    kind = django_filters.MultipleChoiceFilter(choices=[], distinct=False)
+    trigger = django_filters.MultipleChoiceFilter(choices=RunTrigger.choices, distinct=False)
     favourite = django_filters.BooleanFilter(field_name="is_favourite", label="Favourites only")
     tag = django_filters.CharFilter(method="filter_tag", label="Tag")
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner")
