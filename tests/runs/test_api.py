@@ -146,7 +146,8 @@ def test_the_owner_cancels_a_pending_run(analyst, runs):
 
 
 def test_kinds_lists_what_the_caller_may_launch(analyst, viewer):
-    assert [k["name"] for k in api(analyst).get("/api/kinds/").json()] == ["demo"]
+    kinds = {k["name"]: k for k in api(analyst).get("/api/kinds/").json()}
+    assert "demo" in kinds and kinds["demo"]["is_demo"] and kinds["demo"]["params"]["steps"]["min"] == 1
     assert api(viewer).get("/api/kinds/").json() == []
 
 
