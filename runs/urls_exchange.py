@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from runs.views import exchange as views
+
+urlpatterns = [
+    path("import/", views.RunImportView.as_view(), name="import"),
+    path("<str:run_id>/export/<slug:fmt>/", views.RunExportView.as_view(), name="export"),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from runs.api.exchange import RunExportView, RunImportView
+
+urlpatterns = [
+    path("runs/import/", RunImportView.as_view(), name="api-run-import"),
+    path("runs/<str:run_id>/export/", RunExportView.as_view(), name="api-run-export"),
+]
