@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from accounts import roles
 from runs import services
+from runs.admin_actions import delete_runs_with_artifacts, recompute_checksums
 from runs.models import Run, RunLog, Tag
 
 
@@ -44,8 +45,14 @@ class RunAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields + ("is_favourite", "tags", "notes")
     inlines = [RunLogInline]
-    actions = ["cancel_runs", "mark_favourite", "unmark_favourite"]
+    actions = ["cancel_runs", "mark_favourite", "unmark_favourite", delete_runs_with_artifacts, recompute_checksums]
     autocomplete_fields = ("tags",)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        # Django's own bulk delete would leave artifact files behind; ours removes them.
+        actions.pop("delete_selected", None)
+        return actions
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
         return super().get_queryset(request).filter(pk__in=Run.objects.visible_to(request.user).values("pk"))

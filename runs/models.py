@@ -173,6 +173,8 @@ class RunArtifact(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["run", "name"], name="runartifact_unique_name")]
+        # Files are content-addressed and shared; "who else uses this path?" must be cheap.
+        indexes = [models.Index(fields=["path"], name="runartifact_path_idx")]
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.name}"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("launch/<slug:kind>/", views.LaunchView.as_view(), name="launch"),
     path("export.csv", views.RunCsvView.as_view(), name="csv"),
     path("bulk/", views.RunBulkView.as_view(), name="bulk"),
+    path("bulk/delete/", views.RunBulkDeleteView.as_view(), name="bulk_delete"),
     # Fixed paths before <run_id>/ so that "compare/" is never read as a run id.
     path("", include("runs.urls_exchange")),
     path("", include("runs.urls_compare")),

@@ -1,12 +1,11 @@
 """The validation panel: integrity checks of one run, read from what is stored."""
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from runs.artifacts import artifact_iter
+from runs.selectors.checksums import run_checksum_problems
 from runs.kinds import UnknownKindError, get_kind
 from runs.models import Run, RunStatus
 
@@ -37,25 +36,15 @@ def run_validation(run: Run) -> list[Check]:
     artifacts = sorted(run.artifacts.all(), key=lambda a: a.name)
     if run.status == RunStatus.SUCCEEDED and not artifacts:
         checks.append(Check("Results stored", False, "the run succeeded but stored no result"))
-    whole = hashlib.sha256()
+    problems = run_checksum_problems(run, artifacts)
     for artifact in artifacts:
-        own = hashlib.sha256()
-        size = 0
-        try:
-            for block in artifact_iter(artifact):
-                own.update(block)
-                whole.update(block)
-                size += len(block)
-        except (OSError, FileNotFoundError) as exc:
-            checks.append(Check(f"{artifact.name} readable", False, str(exc)))
-            continue
-        ok = own.hexdigest() == artifact.sha256 and size == artifact.size_bytes
-        detail = "bytes match their SHA-256" if ok else f"stored bytes hash to {own.hexdigest()[:16]}…, expected {artifact.sha256[:16]}…"
-        checks.append(Check(f"{artifact.name} intact", ok, detail))
+        mine = [p for p in problems if p.artifact == artifact.name]
+        checks.append(Check(f"{artifact.name} intact", not mine,
+                            "; ".join(p.message for p in mine) or "bytes match their SHA-256"))
     if artifacts:
-        actual = whole.hexdigest()
-        ok = actual == run.checksum
-        checks.append(Check("Run checksum", ok, "matches the stored bytes" if ok else f"recorded {run.checksum[:16] or '(none)'}…, bytes give {actual[:16]}…"))
+        whole = [p for p in problems if not p.artifact]
+        checks.append(Check("Run checksum", not whole,
+                            "; ".join(p.message for p in whole) or "matches the stored bytes"))
     bad = _bad_numbers(run.metrics)
     checks.append(Check("Metrics free of NaN and nulls", not bad, ", ".join(bad[:10]) if bad else "all values are numbers or text"))
     try:

@@ -23,6 +23,7 @@ from runs.kinds import UnknownKindError, get_kind, kinds_launchable_by
 from runs.models import LogLevel, RunTrigger
 from runs.selectors.listing import run_log_text, runs_csv_rows
 from runs.selectors.validation import run_validation
+from runs.services.manage import runs_delete
 
 PAGE_SIZES = (10, 25, 50, 100)
 
@@ -337,3 +338,33 @@ class LaunchView(RoleRequiredMixin, View):
     def _render(self, request, run_kind, params_form, meta_form, status: int = 200) -> HttpResponse:
         context = {"kind": run_kind, "params_form": params_form, "meta_form": meta_form}
         return render(request, self.template_name, context, status=status)
+
+
+class RunBulkDeleteView(RoleRequiredMixin, View):
+    """Confirm, then delete the runs ticked in the list: all of them or none."""
+
+    template_name = "runs/bulk_delete.html"
+
+    def _runs(self, request: HttpRequest, run_ids: list[str]) -> list[Any]:
+        runs = list(selectors.run_list(user=request.user).filter(run_id__in=run_ids))
+        if len(runs) != len(set(run_ids)):
+            raise Http404("Some of these runs do not exist or are not visible to you.")
+        return runs
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        runs = self._runs(request, request.GET.getlist("runs"))
+        refused = [r.run_id for r in runs if not roles.can_delete_run(request.user, r) or r.is_active]
+        return render(request, self.template_name, {"runs": runs, "refused": refused})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        runs = self._runs(request, request.POST.getlist("runs"))
+        try:
+            deleted = runs_delete(runs=runs, actor=request.user)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            return render(request, self.template_name, {"runs": runs, "refused": getattr(exc, "refused", [])}, status=403)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return render(request, self.template_name, {"runs": runs, "refused": []}, status=400)
+        messages.success(request, f"Deleted {len(deleted)} run(s): {', '.join(deleted)}.")
+        return HttpResponseRedirect(reverse("runs:list"))

@@ -142,3 +142,28 @@ def test_the_list_page_bulk_export_gives_the_selected_runs_as_csv(client_for, mi
 def test_the_bulk_form_needs_a_selection(client_for, analyst):
     response = client_for(analyst).post("/runs/bulk/", {"action": "favourite"}, follow=True)
     assert b"Select at least one run" in response.content
+
+
+def test_bulk_delete_asks_for_confirmation_then_deletes(client_for, mixed_runs, analyst):
+    Run.objects.update(status="SUCCEEDED")  # active runs are cancelled first, never deleted
+    ids = [r.run_id for r in mixed_runs]
+    client = client_for(analyst)
+    redirect = client.post("/runs/bulk/", {"action": "delete", "runs": ids})
+    assert redirect.status_code == 302 and redirect["Location"].startswith("/runs/bulk/delete/?runs=")
+    page = client.get(redirect["Location"])
+    assert page.status_code == 200 and b"Delete 2 runs?" in page.content
+    assert Run.objects.count() == 2  # nothing gone before the confirmation
+    done = client.post("/runs/bulk/delete/", {"runs": ids})
+    assert done.status_code == 302 and not Run.objects.exists()
+
+
+def test_bulk_delete_of_runs_the_user_may_not_delete_deletes_none(client_for, mixed_runs, make_user, demo_params):
+    other = make_user("analyst", username="someoneelse")
+    theirs = run_create(kind="demo", params=demo_params, owner=other)
+    Run.objects.update(status="SUCCEEDED")
+    ids = [r.run_id for r in mixed_runs] + [theirs.run_id]
+    owner = mixed_runs[0].owner
+    page = client_for(owner).get("/runs/bulk/delete/", {"runs": ids})
+    assert theirs.run_id.encode() in page.content and b"You may not delete" in page.content
+    response = client_for(owner).post("/runs/bulk/delete/", {"runs": ids})
+    assert response.status_code == 403 and Run.objects.count() == 3
