@@ -206,6 +206,10 @@ RUN_IMPORT_MAX_BYTES = env_int("RUN_IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimu
 RUN_IMPORT_MAX_MEMBERS = env_int("RUN_IMPORT_MAX_MEMBERS", 64, minimum=3)
 RUN_IMPORT_MAX_RATIO = env_int("RUN_IMPORT_MAX_RATIO", 200, minimum=2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # larger uploads spool to disk
+# Simulations: above this many positions a run fans out in chunks across workers
+# (chunks are whole Parquet parts of 2**20 rows); the upload limit of user books.
+SIMULATION_CHUNK_SIZE = env_int("SIMULATION_CHUNK_SIZE", 1_048_576, minimum=1)
+SIMULATION_UPLOAD_MAX_BYTES = env_int("SIMULATION_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 LOGS_URL_TEMPLATE = env_str("LOGS_URL_TEMPLATE", "")
 if LOGS_URL_TEMPLATE and "{run_id}" not in LOGS_URL_TEMPLATE:
     raise ImproperlyConfigured("LOGS_URL_TEMPLATE must contain {run_id}")

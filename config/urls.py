@@ -13,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("simulations/", include("simulations.urls")),
+    path("api/simulations/", include("simulations.api_urls")),
     path("api/", include("runs.api.urls")),
 ]
 

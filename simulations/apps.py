@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class SimulationsConfig(AppConfig):
     name = "simulations"
     verbose_name = "Simulations"
+
+    def ready(self) -> None:
+        from runs.artifacts import register_path_holder
+        from simulations import kinds  # noqa: F401  (registers the simulation run kind)
+        from simulations.services import cache_paths_held
+
+        # Deleting a run must not delete bytes the result cache still serves.
+        register_path_holder(cache_paths_held)

@@ -117,6 +117,8 @@ class RunDetailView(RoleRequiredMixin, TemplateView):
             log_levels=LogLevel.values,
             artifacts=artifacts,
             has_parquet=any(a.name.endswith(".parquet") for a in artifacts),
+            # Tables inside metrics (by product, by class) belong to the kind's own panel.
+            scalar_metrics=[(k, v) for k, v in run.metrics.items() if not isinstance(v, (list, dict))],
             children=run.children.all()[:50],
             can_cancel=run.is_active and roles.can_cancel_run(request.user, run),
             can_annotate=roles.can_annotate_run(request.user, run),

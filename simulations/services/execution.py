@@ -1,0 +1,453 @@
+"""Executing a simulation run: serve it from the cache, or compute it, in chunks if large.
+
+Not one transaction: progress, logs and heartbeats must be visible while a
+run computes, so each write here commits on its own and the run core's
+lifecycle (RUNNING → SUCCEEDED or FAILED) is what makes the result official.
+
+Chunking. Positions and their breakdown are stored in parts of
+`conf.PART_ROWS` rows. A run with more positions than `conf.chunk_size()` and
+more than one part creates SimulationChunk rows (ranges of whole parts) and
+offers them to other workers as a Celery group; then it computes the
+aggregates, claims whatever chunk nobody has claimed yet and computes it
+itself, and waits for the chunks others hold. No result backend is needed
+(chunk state is in the database), one worker alone never deadlocks (it
+computes every chunk itself), and since every part's bytes depend only on the
+parameters and the part number, the result does not depend on who computed it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+from celery import group
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db.models import Count, F
+from django.utils import timezone
+
+from runs.artifacts import artifact_path, artifact_write
+from runs.context import RunContext
+from runs.models import LogLevel, Run, RunStatus
+from runs.services import run_log
+from simulations import conf
+from simulations.engine import compute_metrics, generate_portfolio
+from simulations.models import CachedResult, ParameterSet, SimulationChunk
+from simulations.params import SimulationSpec, spec_from_params
+from simulations.results import (
+    AGGREGATES,
+    JSON_TYPE,
+    PARQUET_TYPE,
+    FileSpec,
+    aggregate_files,
+    checks,
+    layout,
+    part_files,
+    part_ranges,
+    run_metrics,
+)
+from simulations.services.cache import (
+    CacheEntryInvalid,
+    cached_result_drop,
+    cached_result_is_intact,
+    cached_result_read,
+    cached_result_store_artifact,
+    cached_results_record_hit,
+    parameter_set_get_or_create,
+)
+
+logger = logging.getLogger(__name__)
+
+ProgressListener = Callable[[int, str], None]
+
+_listener: ContextVar[ProgressListener | None] = ContextVar("simulation_progress_listener", default=None)
+_fan_out: ContextVar[bool] = ContextVar("simulation_fan_out", default=True)
+
+WAIT_INTERVAL = 0.2
+
+
+class SimulationChunkFailed(RuntimeError):
+    """A chunk of the run failed on the worker that held it."""
+
+
+@contextmanager
+def simulation_in_process(listener: ProgressListener | None = None) -> Iterator[None]:
+    """Execute simulations entirely in this process (no chunk offered to workers),
+    telling `listener(percent, message)` how far they are."""
+    listener_token = _listener.set(listener)
+    fan_out_token = _fan_out.set(False)
+    try:
+        yield
+    finally:
+        _listener.reset(listener_token)
+        _fan_out.reset(fan_out_token)
+
+
+class _Progress:
+    """Progress goes to the run (and its heartbeat) and to the in-process listener, if any."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.listener = _listener.get()
+
+    def __call__(self, percent: float, message: str | None = None) -> None:
+        self.ctx.progress(percent, message)
+        if self.listener is not None:
+            self.listener(int(percent), message or "")
+
+
+# ---------------------------------------------------------------------------
+# The executor
+# ---------------------------------------------------------------------------
+def simulation_execute(*, run: Run, ctx: RunContext) -> None:
+    """Produce a simulation run's results: from the cache when allowed and intact, else computed."""
+    spec = spec_from_params(run.params)
+    progress = _Progress(ctx)
+    parameter_set = parameter_set_get_or_create(spec=spec)
+    key = parameter_set.params_hash
+    if spec.use_cache:
+        served = _serve_from_cache(ctx, progress, parameter_set, spec)
+        if served is not None:
+            documents, cache_status = served
+            ctx.set_metrics(_metrics(documents, spec, cache_status, chunks=0))
+            progress(100)
+            return
+    else:
+        ctx.log(f"Cache bypassed on request (force recompute), params hash {key[:12]}…; the results will refresh it")
+    documents, chunks = _compute(run, ctx, progress, parameter_set, spec)
+    ctx.set_metrics(_metrics(documents, spec, {"hit": False, "params_hash": key, "use_cache": spec.use_cache}, chunks))
+    progress(100)
+
+
+def _metrics(documents: dict[str, Any], spec: SimulationSpec, cache: dict[str, Any], chunks: int) -> dict[str, Any]:
+    metrics = run_metrics(
+        documents["summary.json"], documents["rwa_by_class.json"], documents["stats_by_product.json"]
+    )
+    metrics["cache"] = cache
+    metrics["parts"] = len(part_ranges(spec.n_positions, conf.PART_ROWS))
+    metrics["chunks"] = chunks
+    return metrics
+
+
+# ---------------------------------------------------------------------------
+# Cache hit
+# ---------------------------------------------------------------------------
+def _serve_from_cache(
+    ctx: RunContext, progress: _Progress, parameter_set: ParameterSet, spec: SimulationSpec
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Attach the cached files as the run's artifacts, each checked against its SHA-256.
+
+    Returns the aggregate documents and the cache status, or None when the run
+    must compute: nothing cached, something missing, or bytes that do not match
+    (then every entry of the set is checked and the bad ones dropped, so the
+    recompute writes good bytes back).
+    """
+    key = parameter_set.params_hash
+    files = layout(spec.n_positions, conf.PART_ROWS)
+    cached = CachedResult.objects.filter(parameter_set=parameter_set).exclude(kind=CachedResult.Kind.REPORT)
+    entries = {entry.name: entry for entry in cached}
+    missing = [f.name for f in files if f.name not in entries]
+    if len(missing) == len(files):
+        ctx.log(f"Not in the cache (params hash {key[:12]}…): computing")
+        return None
+    if missing:
+        ctx.log(f"Cache incomplete for params hash {key[:12]}… ({', '.join(missing[:3])} missing): computing")
+        return None
+    progress(5, f"Found in the cache (params hash {key[:12]}…): checking and attaching {len(files)} files")
+    documents: dict[str, Any] = {}
+    for number, file in enumerate(files, start=1):
+        entry = entries[file.name]
+        try:
+            data = cached_result_read(entry)
+        except CacheEntryInvalid as exc:
+            ctx.warning(f"Cached {file.name} is corrupted ({exc}): dropped and never served; recomputing")
+            cached_result_drop(entry=entry)
+            for other in entries.values():
+                if other.pk != entry.pk and not cached_result_is_intact(other):
+                    ctx.warning(f"Cached {other.name} is corrupted too: dropped")
+                    cached_result_drop(entry=other)
+            return None
+        ctx.save_artifact(file.name, data, JSON_TYPE if file.format == "json" else PARQUET_TYPE)
+        if file.name in AGGREGATES:
+            documents[file.name] = json.loads(data)
+        del data
+        progress(5 + 90 * number / len(files))
+    cached_results_record_hit(entries=entries.values())
+    first = min(entries.values(), key=lambda e: e.created_at)
+    source = first.source_run.run_id if first.source_run_id and first.source_run else ""
+    ctx.log(
+        f"Served from cache (params hash {key[:12]}…), computed {first.created_at:%Y-%m-%d %H:%M:%S}"
+        + (f" by {source}" if source else "")
+    )
+    status: dict[str, Any] = {
+        "hit": True,
+        "params_hash": key,
+        "use_cache": True,
+        "computed_at": first.created_at.isoformat(),
+        "hit_count": first.hit_count + 1,
+    }
+    if source:
+        status["computed_by"] = source
+    return documents, status
+
+
+# ---------------------------------------------------------------------------
+# Cache miss: compute
+# ---------------------------------------------------------------------------
+def _compute(
+    run: Run, ctx: RunContext, progress: _Progress, parameter_set: ParameterSet, spec: SimulationSpec
+) -> tuple[dict[str, Any], int]:
+    n = spec.n_positions
+    files = layout(n, conf.PART_ROWS)
+    n_parts = len(part_ranges(n, conf.PART_ROWS))
+    chunks: list[SimulationChunk] = []
+    if _fan_out.get() and n_parts > 1 and n > conf.chunk_size():
+        # Offered before computing anything, so other workers start while this one works.
+        chunks = _chunks_create(run, n_parts)
+        _chunks_offer(ctx, chunks)
+
+    progress(2, f"Generating {n:,} positions (seed {spec.seed})")
+    positions = generate_portfolio(spec.seed, n, spec.config)
+    progress(15, "Computing RWA, LCR, NSFR, capital and leverage")
+    result = compute_metrics(positions, spec.config.capital_stack(), spec.settings)
+    _log_outcome(ctx, result.summary, result.capital, result.lcr, result.nsfr)
+
+    progress(35, "Storing the aggregates")
+    documents: dict[str, Any] = {}
+    for file in aggregate_files(result):
+        _store(run, file.name, file.data, file.content_type)
+        documents[file.name] = json.loads(file.data)
+
+    if chunks:
+        _chunks_complete(run, ctx, progress, chunks, positions, result.explain, spec, n_parts)
+    else:
+        for part in range(n_parts):
+            for file in part_files(positions, part, n_parts, conf.PART_ROWS, explain=result.explain):
+                _store(run, file.name, file.data, file.content_type)
+            progress(40 + 55 * (part + 1) / n_parts, f"Stored part {part + 1} of {n_parts}" if n_parts > 1 else None)
+    del positions, result
+
+    progress(97, f"Keeping the results in the cache (params hash {parameter_set.params_hash[:12]}…)")
+    _cache_store(run, parameter_set, files)
+    return documents, len(chunks)
+
+
+def _store(run: Run, name: str, data: bytes, content_type: str) -> None:
+    """Write a result as a run artifact, never trusting a stored copy whose bytes went bad.
+
+    The store skips writing a content-addressed file that exists, so a damaged
+    copy of these very bytes would silently become this run's result.
+    """
+    if settings.ARTIFACT_STORE == "file":
+        storage = storages["artifacts"]
+        digest = hashlib.sha256(data).hexdigest()
+        path = artifact_path(digest)
+        if storage.exists(path):
+            with storage.open(path, "rb") as fh:
+                intact = hashlib.sha256(fh.read()).hexdigest() == digest
+            if not intact:
+                storage.delete(path)
+                run_log(run=run, level=LogLevel.WARNING, message=f"Stored copy of {name} was damaged: written again")
+    artifact_write(run=run, name=name, data=data, content_type=content_type)
+
+
+def _log_outcome(ctx: RunContext, summary: dict, capital: dict, lcr: dict, nsfr: dict) -> None:
+    ctx.log(
+        f"{summary['n_positions']:,} positions; total assets {summary['total_assets']:,.0f} EUR; "
+        f"total RWA {summary['total_rwa']:,.0f} EUR"
+    )
+    for row in checks(capital, lcr, nsfr):
+        value = row["value"]
+        shown = "n/a" if value is None else f"{value:.2%}"
+        if not row["pass_minimum"]:
+            ctx.warning(f"{row['measure']} {shown} is below its minimum of {row['minimum']:.2%}")
+        elif row["pass_buffers"] is False:
+            ctx.warning(f"{row['measure']} {shown} is below the requirement with buffers of {row['with_buffers']:.2%}")
+        else:
+            ctx.log(f"{row['measure']} {shown}: meets its minimum of {row['minimum']:.2%}")
+
+
+def _cache_store(run: Run, parameter_set: ParameterSet, files: list[FileSpec]) -> None:
+    artifacts = {a.name: a for a in run.artifacts.filter(name__in=[f.name for f in files])}
+    missing = [f.name for f in files if f.name not in artifacts]
+    if missing:
+        raise RuntimeError(f"results missing after the computation: {', '.join(missing)}")
+    for file in files:
+        cached_result_store_artifact(
+            parameter_set=parameter_set, file=file, artifact=artifacts[file.name], source_run=run
+        )
+
+
+# ---------------------------------------------------------------------------
+# Chunks
+# ---------------------------------------------------------------------------
+def _chunks_create(run: Run, n_parts: int) -> list[SimulationChunk]:
+    per_chunk = max(1, conf.chunk_size() // conf.PART_ROWS)
+    SimulationChunk.objects.filter(run=run).delete()
+    SimulationChunk.objects.bulk_create(
+        SimulationChunk(run=run, index=index, first_part=first, stop_part=min(first + per_chunk, n_parts))
+        for index, first in enumerate(range(0, n_parts, per_chunk))
+    )
+    return list(SimulationChunk.objects.filter(run=run).order_by("index"))
+
+
+def _chunks_offer(ctx: RunContext, chunks: list[SimulationChunk]) -> None:
+    from simulations.tasks import execute_chunk
+
+    ctx.log(
+        f"Split into {len(chunks)} chunks of up to {chunks[0].stop_part - chunks[0].first_part} parts "
+        f"of {conf.PART_ROWS:,} positions; offered to the workers"
+    )
+    try:
+        group(execute_chunk.s(chunk.pk) for chunk in chunks).apply_async()
+    except Exception as exc:  # the broker is down: this task computes every chunk itself
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        ctx.warning(f"Could not offer the chunks to other workers ({exc}); computing them here")
+
+
+def _chunk_claim(*, chunk_pk: int, worker: str) -> bool:
+    """Take a pending chunk (conditional update: exactly one claimant wins)."""
+    return bool(
+        SimulationChunk.objects.filter(pk=chunk_pk, status=SimulationChunk.Status.PENDING).update(
+            status=SimulationChunk.Status.RUNNING,
+            worker=worker[:200],
+            heartbeat_at=timezone.now(),
+            attempts=F("attempts") + 1,
+        )
+    )
+
+
+def _chunk_write_parts(
+    chunk: SimulationChunk,
+    run: Run,
+    positions: pd.DataFrame,
+    spec: SimulationSpec,
+    n_parts: int,
+    *,
+    explain: pd.DataFrame | None,
+    beat: Callable[[], None],
+) -> None:
+    for part in range(chunk.first_part, chunk.stop_part):
+        for file in part_files(
+            positions, part, n_parts, conf.PART_ROWS,
+            explain=explain, capital=spec.config.capital_stack(), settings=spec.settings,
+        ):
+            _store(run, file.name, file.data, file.content_type)
+        beat()
+
+
+def _chunk_done(chunk: SimulationChunk, started: float) -> None:
+    SimulationChunk.objects.filter(pk=chunk.pk, status=SimulationChunk.Status.RUNNING).update(
+        status=SimulationChunk.Status.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    chunk.refresh_from_db()
+    run_log(
+        run=chunk.run,
+        message=f"Chunk {chunk.index + 1} (parts {chunk.first_part + 1}–{chunk.stop_part}) "
+                f"computed on {chunk.worker} in {time.monotonic() - started:.2f} s",
+    )
+
+
+def _chunks_complete(
+    run: Run,
+    ctx: RunContext,
+    progress: _Progress,
+    chunks: list[SimulationChunk],
+    positions: pd.DataFrame,
+    explain: pd.DataFrame,
+    spec: SimulationSpec,
+    n_parts: int,
+) -> None:
+    """Compute the chunks nobody has taken, then wait for those others hold."""
+    worker = run.worker or "the run's own task"
+    while True:
+        pending = (
+            SimulationChunk.objects.filter(run=run, status=SimulationChunk.Status.PENDING).order_by("index").first()
+        )
+        if pending is not None:
+            if _chunk_claim(chunk_pk=pending.pk, worker=worker):
+                pending.refresh_from_db()
+                started = time.monotonic()
+                _chunk_write_parts(pending, run, positions, spec, n_parts, explain=explain, beat=ctx.heartbeat)
+                _chunk_done(pending, started)
+            continue
+        state = list(SimulationChunk.objects.filter(run=run).order_by("index"))
+        failed = [c for c in state if c.status == SimulationChunk.Status.FAILED]
+        if failed:
+            first = failed[0]
+            raise SimulationChunkFailed(f"chunk {first.index + 1} failed on {first.worker}: {first.error}")
+        done_parts = sum(c.stop_part - c.first_part for c in state if c.status == SimulationChunk.Status.DONE)
+        progress(40 + 55 * done_parts / n_parts)
+        if done_parts == n_parts:
+            break
+        _chunks_reclaim_stale(run, ctx)
+        time.sleep(WAIT_INTERVAL)
+    by_worker = (
+        SimulationChunk.objects.filter(run=run).values("worker").annotate(n=Count("pk")).order_by("worker")
+    )
+    ctx.log("Chunks computed by " + ", ".join(f"{row['worker']} ({row['n']})" for row in by_worker))
+
+
+def _chunks_reclaim_stale(run: Run, ctx: RunContext) -> None:
+    """Offer again a chunk whose worker went silent (killed, lost): this task will take it."""
+    limit = timezone.now() - timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT)
+    running = SimulationChunk.Status.RUNNING
+    for chunk in SimulationChunk.objects.filter(run=run, status=running, heartbeat_at__lt=limit):
+        # Conditional on the heartbeat read: a worker that wakes up in between keeps its chunk.
+        reset = SimulationChunk.objects.filter(pk=chunk.pk, status=running, heartbeat_at=chunk.heartbeat_at).update(
+            status=SimulationChunk.Status.PENDING
+        )
+        if reset:
+            silence = settings.RUN_HEARTBEAT_TIMEOUT
+            ctx.warning(f"Chunk {chunk.index + 1} silent on {chunk.worker} for over {silence} s: taken back")
+
+
+class _RunNotRunning(Exception):
+    """The run a chunk belongs to ended (failed, cancelled): stop working for it."""
+
+
+def simulation_chunk_execute(*, chunk_pk: int, worker: str) -> bool:
+    """Compute one chunk of a running simulation, if it is still unclaimed.
+
+    Returns False when there was nothing to do: the run ended, or its own task
+    or another worker took the chunk first.
+    """
+    chunk = SimulationChunk.objects.select_related("run").filter(pk=chunk_pk).first()
+    if chunk is None or chunk.run.status != RunStatus.RUNNING or chunk.run.cancel_requested:
+        return False
+    if not _chunk_claim(chunk_pk=chunk.pk, worker=worker):
+        return False
+    chunk.refresh_from_db()
+    run = chunk.run
+    started = time.monotonic()
+
+    def beat() -> None:
+        SimulationChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=timezone.now())
+        if not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False).exists():
+            raise _RunNotRunning()
+
+    try:
+        spec = spec_from_params(run.params)
+        n_parts = len(part_ranges(spec.n_positions, conf.PART_ROWS))
+        positions = generate_portfolio(spec.seed, spec.n_positions, spec.config)
+        _chunk_write_parts(chunk, run, positions, spec, n_parts, explain=None, beat=beat)
+    except _RunNotRunning:
+        logger.info("run %s stopped; chunk %s left unfinished", run.run_id, chunk.index)
+        return False
+    except Exception as exc:
+        SimulationChunk.objects.filter(pk=chunk.pk).update(
+            status=SimulationChunk.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        run_log(run=run, level=LogLevel.ERROR, message=f"Chunk {chunk.index + 1} failed on {worker}: {exc}")
+        raise
+    _chunk_done(chunk, started)
+    return True

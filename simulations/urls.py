@@ -1,0 +1,11 @@
+from django.urls import path
+
+from simulations import views
+
+app_name = "simulations"
+
+urlpatterns = [
+    path("compute/", views.ComputeView.as_view(), name="compute"),
+    path("runs/<str:run_id>/report.xlsx", views.RunReportView.as_view(), name="run_report"),
+    path("runs/<str:run_id>/files/<str:name>", views.RunFileView.as_view(), name="run_file"),
+]
