@@ -21,6 +21,7 @@ from runs import selectors, services
 from runs.filters import RunFilter, SORTABLE
 from runs.kinds import UnknownKindError, get_kind, kinds_launchable_by
 from runs.models import LogLevel, RunTrigger
+from runs.pagination import CachedCountPaginator
 from runs.selectors.listing import run_log_text, runs_csv_rows
 from runs.selectors.validation import run_validation
 from runs.services.manage import runs_delete
@@ -65,7 +66,7 @@ class RunListView(RoleRequiredMixin, TemplateView):
         except ValueError:
             size = 25
         size = size if size in PAGE_SIZES else 25
-        paginator = Paginator(run_filter.qs, size)
+        paginator = CachedCountPaginator(run_filter.qs, size)
         page = paginator.get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
