@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from accounts import roles
 from runs import services
-from runs.admin_actions import delete_runs_with_artifacts, recompute_checksums
+from runs.admin_actions import cleanup_selected_runs, delete_runs_with_artifacts, recompute_checksums
 from runs.models import Run, RunLog, Tag
 
 
@@ -45,7 +45,7 @@ class RunAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields + ("is_favourite", "tags", "notes")
     inlines = [RunLogInline]
-    actions = ["cancel_runs", "mark_favourite", "unmark_favourite", delete_runs_with_artifacts, recompute_checksums]
+    actions = ["cancel_runs", "mark_favourite", "unmark_favourite", delete_runs_with_artifacts, cleanup_selected_runs, recompute_checksums]
     autocomplete_fields = ("tags",)
 
     def get_actions(self, request: HttpRequest) -> dict:

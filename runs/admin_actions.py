@@ -11,11 +11,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from accounts import roles
 from runs.models import Run
-from runs.services.manage import run_checksum_recompute, runs_delete
+from runs.selectors.cleanup import cleanup_plan, cleanup_validate_days
+from runs.services.manage import run_checksum_recompute, runs_cleanup, runs_delete
 
 
 @admin.action(description="Delete selected runs (with their artifacts)")
@@ -50,3 +52,43 @@ def recompute_checksums(modeladmin: Any, request: HttpRequest, queryset: QuerySe
                 changed.append(run.run_id)
     message = f"Checksums recomputed for {len(runs)} run(s); changed: {', '.join(changed) or 'none'}."
     modeladmin.message_user(request, message, messages.WARNING if changed else messages.SUCCESS)
+
+
+@admin.action(description="Clean up selected runs (cleanup rules, with a dry run first)")
+def cleanup_selected_runs(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Run]) -> HttpResponse | None:
+    """Apply the cleanup rules to the selected runs only: show the plan, delete on confirmation.
+
+    The plan keeps favourites, runs in saved comparisons and parents of runs that
+    stay, exactly as the cleanup page and `cleanup_runs` do; only its list is deleted.
+    """
+    if not roles.can_cleanup_runs(request.user):
+        modeladmin.message_user(request, "You may not clean up runs. Nothing was changed.", messages.ERROR)
+        return None
+    try:
+        days = cleanup_validate_days(request.POST.get("days") or 30)
+    except ValidationError as exc:
+        modeladmin.message_user(request, " ".join(exc.messages), messages.ERROR)
+        return None
+    selected = list(queryset.values_list("run_id", flat=True))
+    plan = cleanup_plan(days=days, user=request.user, among=selected)
+    if request.POST.get("apply") == "1":
+        try:
+            deleted = runs_cleanup(days=days, run_ids=request.POST.getlist("planned"), actor=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            modeladmin.message_user(request, f"Nothing was deleted: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR)
+            return None
+        modeladmin.message_user(request, f"Cleanup deleted {len(deleted)} run(s).")
+        return None
+    listed = set(plan.run_ids) | {k.run_id for k in plan.kept}
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Clean up selected runs",
+        "opts": modeladmin.model._meta,
+        "plan": plan,
+        "days": days,
+        "too_recent": [rid for rid in selected if rid not in listed],
+        "selected": selected,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "selected_pks": list(queryset.values_list("pk", flat=True)),
+    }
+    return TemplateResponse(request, "admin/runs/cleanup_confirm.html", context)

@@ -99,3 +99,38 @@ def test_editing_a_run_in_the_admin_goes_through_the_service(client_for, admin_u
     run.refresh_from_db()
     assert run.is_favourite and run.notes == "from admin"
     assert AuditEvent.objects.filter(action="run.annotate", target=run.run_id, actor=admin_user).exists()
+
+
+def _old(run, days=60):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, created_at=timezone.now() - timedelta(days=days))
+
+
+def test_the_cleanup_action_shows_the_plan_then_deletes_exactly_it(client_for, admin_user, runs):
+    old, fav = runs
+    _old(old), _old(fav)
+    Run.objects.filter(pk=fav.pk).update(is_favourite=True)
+    client = client_for(admin_user)
+    pks = [str(old.pk), str(fav.pk)]
+    preview = client.post("/admin/runs/run/", {"action": "cleanup_selected_runs", "_selected_action": pks, "days": "30"})
+    assert preview.status_code == 200
+    assert [c.run_id for c in preview.context["plan"].to_delete] == [old.run_id]
+    assert "favourite" in preview.context["plan"].kept[0].reason
+    assert Run.objects.count() == 2  # the preview deletes nothing
+    client.post("/admin/runs/run/", {"action": "cleanup_selected_runs", "_selected_action": pks, "days": "30",
+                                     "apply": "1", "planned": [old.run_id]})
+    assert list(Run.objects.values_list("run_id", flat=True)) == [fav.run_id]
+
+
+def test_the_cleanup_action_is_refused_without_the_cleanup_role(client_for, make_user, runs):
+    staff_analyst = make_user("analyst", username="sa", is_staff=True)
+    for run in runs:
+        _old(run)
+    client_for(staff_analyst).post(
+        "/admin/runs/run/", {"action": "cleanup_selected_runs", "_selected_action": [str(r.pk) for r in runs],
+                             "apply": "1", "planned": [r.run_id for r in runs], "days": "30"}
+    )
+    assert Run.objects.count() == 2
