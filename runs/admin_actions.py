@@ -21,10 +21,25 @@ from runs.services.manage import run_checksum_recompute, runs_cleanup, runs_dele
 
 
 @admin.action(description="Delete selected runs (with their artifacts)")
-def delete_runs_with_artifacts(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-    """Delete the runs, their logs and artifact files not used by another run."""
+def delete_runs_with_artifacts(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Run]) -> HttpResponse | None:
+    """Delete the runs, their logs and artifact files not used by another run, after a
+    confirmation page. Refusals are reported before the confirmation is asked."""
+    runs = list(queryset)
+    refused = [r.run_id for r in runs if not roles.can_delete_run(request.user, r)]
+    if refused:
+        modeladmin.message_user(request, f"You may not delete {', '.join(refused)}. Nothing was deleted.", messages.ERROR)
+        return None
+    if request.POST.get("confirm") != "1":
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Delete runs with their artifacts",
+            "opts": modeladmin.model._meta,
+            "runs": runs,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/runs/delete_confirm.html", context)
     try:
-        deleted = runs_delete(runs=list(queryset), actor=request.user)
+        deleted = runs_delete(runs=runs, actor=request.user)
     except (PermissionDenied, ValidationError) as exc:
         modeladmin.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
         return

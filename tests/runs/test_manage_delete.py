@@ -247,9 +247,9 @@ def admin_actions(monkeypatch):
     monkeypatch.setattr(RunAdmin, "actions", [*RunAdmin.actions, delete_runs_with_artifacts, recompute_checksums])
 
 
-def _admin_post(client, action, runs):
+def _admin_post(client, action, runs, **extra):
     return client.post(
-        "/admin/runs/run/", {"action": action, "_selected_action": [str(r.pk) for r in runs]}, follow=True
+        "/admin/runs/run/", {"action": action, "_selected_action": [str(r.pk) for r in runs], **extra}, follow=True
     )
 
 
@@ -257,8 +257,10 @@ def test_the_admin_delete_action_deletes_with_artifacts(admin_actions, launch, m
     staff = make_user("ml_admin", username="mlstaff", is_staff=True)
     runs = [launch(None, seed=s) for s in (1, 2)]
     paths = [_file(artifact_store, r) for r in runs]
+    confirm = _admin_post(client_for(staff), "delete_runs_with_artifacts", runs)
+    assert b"Delete 2 runs" in confirm.content and Run.objects.filter(pk__in=[r.pk for r in runs]).count() == 2
     with django_capture_on_commit_callbacks(execute=True):
-        response = _admin_post(client_for(staff), "delete_runs_with_artifacts", runs)
+        response = _admin_post(client_for(staff), "delete_runs_with_artifacts", runs, confirm="1")
     assert b"Deleted 2 run(s)" in response.content
     assert not Run.objects.filter(pk__in=[r.pk for r in runs]).exists()
     assert not any(p.exists() for p in paths)
