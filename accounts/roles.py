@@ -176,7 +176,122 @@ def can_manage_console(user: _User | None) -> bool:
     return _has(user, MANAGE_CONSOLE)
 
 
+def can_create_api_key(actor: Any, owner: Any) -> bool:
+    """Everyone may make keys for themselves; a key for someone else lets its holder act as them,
+    so only a manager of all keys who may change that account makes one."""
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        return False
+    if getattr(owner, "pk", None) == actor.pk:
+        return True
+    return _has(actor, MANAGE_ALL_API_KEYS) and can_change_user(actor, owner)
+
+
 def can_manage_api_key(user: _User | None, key: _Owned) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return key.owner_id == user.id or _has(user, MANAGE_ALL_API_KEYS)
+
+
+# ---------------------------------------------------------------------------
+# Users, roles and permissions: nobody grants what they do not hold
+# ---------------------------------------------------------------------------
+# User fields a manager may change; the password, roles and permissions have their own services.
+USER_PROFILE_FIELDS = ("username", "first_name", "last_name", "email", "is_active")
+USER_FLAG_FIELDS = ("is_staff", "is_superuser")
+
+
+def held_permissions(user: Any) -> set[str] | None:
+    """Every permission the account holds ("app.codename"), or None for a superuser (all of them).
+
+    Read from the database whether the account is active or not: ModelBackend
+    answers an empty set for an inactive account, which would let a manager
+    "change" a deactivated administrator and then reactivate it.
+    """
+    if getattr(user, "is_superuser", False):
+        return None
+    if getattr(user, "pk", None) is None:
+        return set()
+    from django.contrib.auth.models import Permission
+
+    direct = Permission.objects.filter(user=user)
+    via_groups = Permission.objects.filter(group__user=user)
+    return {f"{app}.{codename}" for app, codename in (direct | via_groups).values_list("content_type__app_label", "codename")}
+
+
+def _permission_names(permissions: Any) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}" for p in permissions.select_related("content_type")}
+
+
+def _actor_holds(actor: Any, names: set[str]) -> bool:
+    """Does an active, signed-in actor hold every permission in `names`?"""
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        return False
+    held = held_permissions(actor)
+    return held is None or names <= held
+
+
+def can_grant_permission(actor: Any, permission: Any) -> bool:
+    """May the actor give (or take away) this Permission object? Only one they hold themselves."""
+    if getattr(actor, "is_superuser", False) and getattr(actor, "is_active", False):
+        return True
+    return can_manage_users(actor) and _actor_holds(actor, {f"{permission.content_type.app_label}.{permission.codename}"})
+
+
+def can_grant_group(actor: Any, group: Any) -> bool:
+    """May the actor put users into (or take them out of) this group? Only if it holds all of the group's permissions."""
+    if getattr(actor, "is_superuser", False) and getattr(actor, "is_active", False):
+        return True
+    return can_manage_users(actor) and _actor_holds(actor, _permission_names(group.permissions.all()))
+
+
+def can_grant_role(actor: Any, role: str) -> bool:
+    """May the actor grant the role named `role` (a group of the role matrix)?"""
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.filter(name=str(role)).first()
+    return group is not None and can_grant_group(actor, group)
+
+
+def can_set_superuser(actor: Any) -> bool:
+    """Only a superuser makes or unmakes a superuser."""
+    return bool(getattr(actor, "is_superuser", False) and getattr(actor, "is_active", False))
+
+
+def can_set_staff(actor: Any) -> bool:
+    """Staff status opens the admin site: a superuser, or a staff member holding the admin role, gives it.
+
+    A governance admin manages users but does not hand out admin access: that
+    would let it build accounts stronger than the rules it is trusted with.
+    """
+    if can_set_superuser(actor):
+        return True
+    return bool(getattr(actor, "is_staff", False)) and can_manage_users(actor) and _actor_holds(actor, held_permissions_of_role(Role.ADMIN))
+
+
+def held_permissions_of_role(role: str) -> set[str]:
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.filter(name=str(role)).first()
+    return _permission_names(group.permissions.all()) if group is not None else {"<missing role>"}
+
+
+def can_change_user(actor: Any, target: Any) -> bool:
+    """May the actor change this account (profile, password, roles, deletion)?
+
+    Only a superuser changes a superuser. Otherwise the actor must manage users
+    and hold every permission the target holds (an account stronger than the
+    actor is out of reach, so resetting its password cannot take it over), and a
+    staff target needs an actor who may give staff status.
+    """
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        return False
+    if can_set_superuser(actor):
+        return True
+    if getattr(target, "is_superuser", False):
+        return False
+    if not can_manage_users(actor):
+        return False
+    if getattr(target, "is_staff", False) and not can_set_staff(actor) and getattr(target, "pk", None) != actor.pk:
+        return False
+    target_held = held_permissions(target)
+    return target_held is not None and _actor_holds(actor, target_held)

@@ -12,6 +12,7 @@ from accounts import roles
 from runs import services
 from runs.admin_actions import cleanup_selected_runs, delete_runs_with_artifacts, recompute_checksums
 from runs.models import Run, RunLog, Tag
+from runs.services.manage import run_delete, runs_delete
 
 
 class RunLogInline(admin.TabularInline):
@@ -69,7 +70,15 @@ class RunAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is None:
             return request.user.has_perm(roles.DELETE_ANY_RUN) or request.user.has_perm(roles.DELETE_OWN_RUN)
-        return roles.can_delete_run(request.user, obj)
+        # An active run is still written by its worker: it is cancelled first, as the API says.
+        return roles.can_delete_run(request.user, obj) and not obj.is_active
+
+    def delete_model(self, request: HttpRequest, obj: Run) -> None:
+        """The per-object delete is the run delete service: roles, active runs, shared files, audit."""
+        run_delete(run=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        runs_delete(runs=list(queryset), actor=request.user)
 
     def save_model(self, request: HttpRequest, obj: Run, form: Any, change: bool) -> None:
         """Annotations go through the service (roles, tag rules, audit), not a raw save."""
@@ -126,4 +135,18 @@ class RunAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """Read-only: tags change through the runs they label (run_annotate, audited), never here."""
+
     search_fields = ("name",)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.can_view_runs(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

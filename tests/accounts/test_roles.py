@@ -67,8 +67,8 @@ def test_a_user_may_hold_several_roles(make_user):
 
 def test_setting_roles_is_audited_and_refuses_unknown_roles(make_user, governance):
     user = make_user()
-    user_set_roles(user=user, roles=["analyst"], actor=governance)
-    assert roles.roles_of(user) == ["analyst"]
+    user_set_roles(user=user, roles=["viewer"], actor=governance)
+    assert roles.roles_of(user) == ["viewer"]
     assert AuditEvent.objects.filter(action="user.set_roles", target=user.username, actor=governance).exists()
     with pytest.raises(ValueError, match="Unknown role"):
         user_set_roles(user=user, roles=["wizard"], actor=governance)
