@@ -73,11 +73,26 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def database_from_url(url: str, *, base_dir: Path) -> dict:
+def database_from_url(
+    url: str,
+    *,
+    base_dir: Path,
+    pool: dict | None = None,
+    conn_max_age: int = 60,
+    health_checks: bool = True,
+) -> dict:
     """Turn a DATABASE_URL into a Django DATABASES entry.
 
     Supported: ``sqlite:///relative/or/absolute.sqlite3`` and
     ``postgres://user:password@host:port/name`` (or ``postgresql://``).
+
+    On PostgreSQL, `pool` (psycopg_pool.ConnectionPool arguments such as
+    min_size, max_size, timeout) turns on Django's connection pool: each
+    process then holds at most max_size connections however many requests or
+    threads it serves, instead of one persistent connection per thread that
+    lingers CONN_MAX_AGE seconds. Pooling requires CONN_MAX_AGE=0, so
+    `conn_max_age` only applies without a pool. `health_checks` checks a
+    reused connection before handing it out (the pool's check with a pool).
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -104,7 +119,9 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise ImproperlyConfigured("DATABASE_URL names no database (postgres://user@host:5432/NAME)")
-        options = dict(parse_qsl(parts.query))
+        options: dict = dict(parse_qsl(parts.query))
+        if pool:
+            options["pool"] = dict(pool)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
@@ -112,8 +129,8 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            "CONN_MAX_AGE": 0 if pool else conn_max_age,
+            "CONN_HEALTH_CHECKS": health_checks,
             "OPTIONS": options,
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {scheme!r} is not supported (use sqlite:// or postgres://)")

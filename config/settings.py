@@ -96,7 +96,36 @@ TEMPLATES = [
 # Database
 # ---------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "sqlite:///var/runsight.sqlite3")
-DATABASES = {"default": database_from_url(DATABASE_URL, base_dir=BASE_DIR)}
+# PostgreSQL goes through psycopg's connection pool (one per process): a burst of
+# requests waits up to DATABASE_POOL_TIMEOUT for a free connection instead of
+# opening more until the server refuses. Size it so that
+# processes x DATABASE_POOL_MAX_SIZE stays under the server's max_connections.
+DATABASE_POOL = env_bool("DATABASE_POOL", True)
+DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0)
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1)
+if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
+    raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not exceed DATABASE_POOL_MAX_SIZE")
+DATABASES = {
+    "default": database_from_url(
+        DATABASE_URL,
+        base_dir=BASE_DIR,
+        pool=(
+            {
+                "min_size": DATABASE_POOL_MIN_SIZE,
+                "max_size": DATABASE_POOL_MAX_SIZE,
+                "timeout": DATABASE_POOL_TIMEOUT,
+                # Idle connections above min_size go after a minute; none outlives an hour.
+                "max_idle": 60.0,
+                "max_lifetime": 3600.0,
+            }
+            if DATABASE_POOL
+            else None
+        ),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        health_checks=env_bool("DATABASE_HEALTH_CHECKS", True),
+    )
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
