@@ -86,6 +86,15 @@ class RunAnnotateSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=64, allow_blank=False), required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
 
+    def to_representation(self, run: Run) -> dict[str, Any]:
+        """The run's current annotations: the browsable API fills its PATCH form with
+        them (a run's tags are a related manager, which the list field cannot read)."""
+        return {
+            "is_favourite": bool(getattr(run, "is_favourite", False)),
+            "tags": sorted(t.name for t in run.tags.all()),
+            "notes": run.notes,
+        }
+
 
 class RunCloneSerializer(serializers.Serializer):
     params = serializers.DictField(required=False, default=dict, help_text="Parameters to change; the rest are copied.")

@@ -6,7 +6,14 @@ from runs.api.views import RunKindListView, RunViewSet, TagListView
 router = DefaultRouter()
 router.register("runs", RunViewSet, basename="run")
 
+# Before the router, whose format-suffix patterns would take `logs.txt` for the
+# `logs` action asked in a `txt` format (a 404). The schema documents one spelling.
+logs_text = RunViewSet.as_view({"get": "logs_text"})
+logs_text_slash = RunViewSet.as_view({"get": "logs_text"}, schema=None)
+
 urlpatterns = [
+    path("runs/<str:run_id>/logs.txt", logs_text, name="run-logs-text"),
+    path("runs/<str:run_id>/logs.txt/", logs_text_slash, name="run-logs-text-slash"),
     path("kinds/", RunKindListView.as_view(), name="api-kinds"),
     path("tags/", TagListView.as_view(), name="api-tags"),
     # Fixed paths first: they must win over the router's runs/{run_id}/ pattern.

@@ -139,11 +139,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return response
 
     @extend_schema(
-        parameters=[OpenApiParameter("level", str, enum=LogLevel.values)], responses={(200, "text/plain"): str}
+        parameters=[OpenApiParameter("level", str, enum=LogLevel.values)],
+        responses={(200, "text/plain"): str},
+        description="All the run's log lines as plain text, oldest first (a trailing slash is accepted too).",
     )
-    @action(detail=True, methods=["get"], url_path="logs.txt")
     def logs_text(self, request: Request, run_id: str) -> StreamingHttpResponse:
-        """All the run's log lines as plain text."""
+        """All the run's log lines as plain text (routed in runs/api/urls.py: the router
+        would read `logs.txt` as the `logs` action with a `.txt` format suffix)."""
         run = self.get_object()
         level = request.query_params.get("level")
         if level and level not in LogLevel.values:

@@ -16,6 +16,7 @@ from accounts import roles
 from accounts.services import audit_record
 from runs.artifacts import artifacts_checksum, paths_in_use
 from runs.models import LogLevel, Run, RunArtifact, RunStatus
+from runs.pagination import run_counts_invalidate
 from runs.selectors.checksums import PROBLEM_RUN_CHECKSUM_MISSING, ChecksumReport
 from runs.selectors.cleanup import cleanup_plan
 from runs.services.lifecycle import run_log
@@ -83,6 +84,8 @@ def _delete_rows_and_files(pks: list[Any]) -> list[str]:
         Run.objects.filter(pk__in=chunk).only("pk").delete()
     if paths:
         transaction.on_commit(lambda: artifact_files_delete_unused(paths))
+    if run_ids:
+        run_counts_invalidate()
     return sorted(run_ids)
 
 

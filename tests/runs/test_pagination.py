@@ -29,7 +29,16 @@ def test_the_second_page_reuses_the_count(client_for, viewer, analyst, demo_para
 
 def test_without_a_ttl_every_page_counts(client_for, viewer, analyst, demo_params, settings):
     settings.RUN_LIST_COUNT_SECONDS = 0
+    for _ in range(11):
+        run_create(kind="demo", params=demo_params, owner=analyst)
+    client = client_for(viewer)
+    assert _count_queries(client, "/runs/?page=1&page_size=10") == 1
+    assert _count_queries(client, "/runs/?page=1&page_size=10") == 1
+
+
+def test_a_list_that_fits_on_its_page_needs_no_count(client_for, viewer, analyst, demo_params, settings):
+    settings.RUN_LIST_COUNT_SECONDS = 0
     run_create(kind="demo", params=demo_params, owner=analyst)
     client = client_for(viewer)
-    assert _count_queries(client, "/runs/?page=1") == 1
-    assert _count_queries(client, "/runs/?page=1") == 1
+    assert _count_queries(client, "/runs/?page=1") == 0
+    assert client.get("/api/runs/").json()["count"] == 1
