@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Iterator
 
 import django_filters
-from django.db.models import Exists, OuterRef, QuerySet
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 
 from runs.kinds import all_kinds
-from runs.models import Run, RunStatus, RunTrigger, Tag
+from runs.models import Run, RunStatus, RunTrigger
 
 PERIOD_CHOICES = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")]
 SORTABLE = (
@@ -36,19 +40,54 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs
 
 
-def _kind_choices() -> list[tuple[str, str]]:
-    return [(k.name, k.label) for k in all_kinds()]
+class KindChoices(BaseChoiceIterator):
+    """The registered kinds, read again each time a form iterates its choices.
+
+    Kinds register when apps load, after this module is imported; and a filter
+    builds its form field once and keeps it (the schema generator builds it on the
+    class-level filter, which every later FilterSet copies), so a list computed at
+    any single moment goes stale. A lazy iterator cannot."""
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter([(k.name, k.label) for k in all_kinds()])
+
+    def __len__(self) -> int:
+        return len(all_kinds())
+
+
+def bounded_values(value: object) -> None:
+    """Refuse more values than RUN_FILTER_MAX_VALUES in one multi-valued filter.
+
+    Each value costs the database some work; an unbounded list is a way to make
+    one request as expensive as the caller likes.
+    """
+    if value in (None, ""):
+        return
+    if isinstance(value, (list, tuple, set)):
+        count = len(value)
+    else:
+        count = len([v for v in str(value).split(",") if v.strip()])
+    limit = settings.RUN_FILTER_MAX_VALUES
+    if count > limit:
+        raise ValidationError(
+            "at most %(limit)d values may be given (got %(count)d).",
+            code="too_many_values",
+            params={"limit": limit, "count": count},
+        )
 
 
 class RunFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     # distinct=False: these are plain columns, no join can repeat a row, and DISTINCT
     # would make PostgreSQL sort the whole filtered table.
-    status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices, distinct=False)
-    kind = django_filters.MultipleChoiceFilter(choices=[], distinct=False)
-    trigger = django_filters.MultipleChoiceFilter(choices=RunTrigger.choices, distinct=False)
+    status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices, distinct=False, validators=[bounded_values])
+    kind = django_filters.MultipleChoiceFilter(choices=KindChoices(), distinct=False, validators=[bounded_values])
+    trigger = django_filters.MultipleChoiceFilter(choices=RunTrigger.choices, distinct=False, validators=[bounded_values])
     favourite = django_filters.BooleanFilter(field_name="is_favourite", label="Favourites only")
-    tag = django_filters.CharFilter(method="filter_tag", label="Tag")
+    tag = django_filters.CharFilter(
+        method="filter_tag", label="Tag", validators=[bounded_values],
+        help_text="Comma-separated tag names; a run must hold all of them (at most RUN_FILTER_MAX_VALUES).",
+    )
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner")
     parent = django_filters.CharFilter(field_name="parent__run_id", label="Parent run id")
     period = django_filters.ChoiceFilter(choices=PERIOD_CHOICES, method="filter_period", label="Period")
@@ -59,11 +98,6 @@ class RunFilter(django_filters.FilterSet):
     class Meta:
         model = Run
         fields: list[str] = []
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # Kinds register when apps load, after this module is imported.
-        self.filters["kind"].extra["choices"] = _kind_choices()
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -77,10 +111,20 @@ class RunFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=by_id.union(by_notes, by_tag))
 
     def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        names = [v.strip() for v in value.split(",") if v.strip()]
-        for tag in names:
-            queryset = queryset.filter(Exists(Tag.objects.filter(runs=OuterRef("pk"), name=tag)))
-        return queryset
+        names = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+        if not names:
+            return queryset
+        # One grouped subquery: the runs linked to all the names. One EXISTS per
+        # name made the planner's work grow much faster than the number of names.
+        holding_all = (
+            Run.tags.through.objects.filter(tag__name__in=names)
+            .order_by()
+            .values("run_id")
+            .annotate(matched=Count("tag_id", distinct=True))
+            .filter(matched=len(names))
+            .values("run_id")
+        )
+        return queryset.filter(pk__in=holding_all)
 
     def filter_period(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(created_at__gte=timezone.now() - timedelta(days=int(value)))
