@@ -36,6 +36,9 @@ class RunKind:
     seed_param: str | None = "seed"
     # Kind-specific integrity checks for the validation panel: (label, ok, detail) tuples.
     validate: Callable[["Run"], list[tuple[str, bool, str]]] | None = None
+    # What an imported run of this kind must hold for its pages, report and clones to work,
+    # checked on the stored bytes inside the import's transaction: a list of problems, empty if fine.
+    validate_import: Callable[["Run"], list[str]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

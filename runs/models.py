@@ -29,6 +29,13 @@ class RunTrigger(models.TextChoices):
     REPROCESS = "REPROCESS", "Reprocess"
 
 
+class RunOrigin(models.TextChoices):
+    """Where a run's results come from. Only ENGINE results are trusted by caches and other runs."""
+
+    ENGINE = "ENGINE", "Computed here"
+    IMPORT = "IMPORT", "Imported"
+
+
 class LogLevel(models.TextChoices):
     INFO = "INFO", "Info"
     WARNING = "WARNING", "Warning"
@@ -87,6 +94,15 @@ class Run(models.Model):
     code_version = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # Provenance. An imported run's results are untrusted data: they never enter a cache
+    # or reach another run. Its times (created, started, finished) stay the original
+    # run's; imported_at says when it arrived here.
+    origin = models.CharField(max_length=8, choices=RunOrigin.choices, default=RunOrigin.ENGINE)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    imported_from = models.CharField(
+        max_length=300, blank=True, help_text="What was imported: the source run and file format, or the file name."
+    )
+    import_format = models.CharField(max_length=8, blank=True, help_text="json, bundle or parquet.")
 
     objects = RunQuerySet.as_manager()
 
@@ -117,6 +133,11 @@ class Run(models.Model):
             models.CheckConstraint(condition=Q(progress__lte=100), name="run_progress_at_most_100"),
             models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
             models.CheckConstraint(condition=Q(trigger__in=RunTrigger.values), name="run_trigger_valid"),
+            models.CheckConstraint(
+                condition=(Q(origin=RunOrigin.ENGINE) & Q(imported_at__isnull=True))
+                | (Q(origin=RunOrigin.IMPORT) & Q(imported_at__isnull=False)),
+                name="run_origin_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +150,20 @@ class Run(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_imported(self) -> bool:
+        return self.origin == RunOrigin.IMPORT
+
+    @property
+    def is_data_only(self) -> bool:
+        """An imported table of results with no run behind it: no parameters, no metrics of its kind."""
+        return self.is_imported and self.import_format == "parquet"
+
+    @property
+    def is_engine_result(self) -> bool:
+        """Results our own engine computed for a run that succeeded: the only ones a cache may hold."""
+        return self.origin == RunOrigin.ENGINE and self.status == RunStatus.SUCCEEDED
 
     @property
     def logs_url(self) -> str:

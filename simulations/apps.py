@@ -12,3 +12,8 @@ class SimulationsConfig(AppConfig):
 
         # Deleting a run must not delete bytes the result cache still serves.
         register_path_holder(cache_paths_held)
+        # verify_checksums also names cache entries that are not engine results.
+        from runs.selectors.checksums import register_trust_audit
+        from simulations.selectors import cache_trust_problems
+
+        register_trust_audit(cache_trust_problems)

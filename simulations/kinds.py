@@ -5,7 +5,7 @@ from runs.context import RunContext
 from runs.kinds import RunKind, register
 from runs.models import Run
 from simulations.params import SimulationParamsForm
-from simulations.selectors import simulation_integrity
+from simulations.selectors import simulation_import_problems, simulation_integrity
 from simulations.services import simulation_execute
 
 
@@ -15,6 +15,10 @@ def execute_simulation(run: Run, ctx: RunContext) -> None:
 
 def validate_simulation(run: Run) -> list[tuple[str, bool, str]]:
     return simulation_integrity(run=run)
+
+
+def validate_simulation_import(run: Run) -> list[str]:
+    return simulation_import_problems(run=run)
 
 
 SIMULATION = register(
@@ -30,6 +34,7 @@ SIMULATION = register(
         detail_template="simulations/run_detail_panel.html",
         seed_param="seed",
         validate=validate_simulation,
+        validate_import=validate_simulation_import,
         # The table a plain "export as Parquet" gives: the portfolio itself.
         extra={"parquet_table": "positions"},
     )

@@ -85,7 +85,13 @@ class CachedResult(models.Model):
     sha256 = models.CharField(max_length=64)
     source_run = models.ForeignKey(
         "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="The run that computed these bytes.",
+        help_text="The run that computed these bytes: a run our engine computed, checked when the entry is "
+                  "written and again when it is read. Empty once that run is deleted.",
+    )
+    results_checksum = models.CharField(
+        max_length=64, blank=True,
+        help_text="For a report: the checksum of the result bytes it was built from. A report is served only "
+                  "to a run whose checksum is exactly this.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_hit_at = models.DateTimeField(null=True, blank=True)
@@ -95,6 +101,9 @@ class CachedResult(models.Model):
         ordering = ["parameter_set", "kind", "part"]
         constraints = [
             models.UniqueConstraint(fields=["parameter_set", "kind", "part"], name="cachedresult_unique_kind_part"),
+            models.CheckConstraint(
+                condition=~Q(kind="report") | ~Q(results_checksum=""), name="cachedresult_report_keyed_by_checksum"
+            ),
             models.UniqueConstraint(fields=["parameter_set", "name"], name="cachedresult_unique_name"),
             models.CheckConstraint(condition=Q(kind__in=ResultKind.values), name="cachedresult_kind_valid"),
             models.CheckConstraint(condition=Q(format__in=ResultFormat.values), name="cachedresult_format_valid"),

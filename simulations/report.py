@@ -2,8 +2,12 @@
 
 Built with openpyxl from the aggregate documents a simulation stores, so it
 needs neither the positions nor Django. The workbook's bytes are not
-deterministic (the format records when it was written); it is cached by the
-parameters' hash instead of being part of a run's checksum.
+deterministic (the format records when it was written); it is cached under the
+checksum of the result bytes it was built from (simulations.services.reporting)
+instead of being part of a run's checksum.
+
+Every text cell is written as text (runs.textsafe): the documents of an imported
+run are untrusted, and a product name such as `=HYPERLINK(…)` must stay a name.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from runs.textsafe import workbook_text_as_text
 from simulations.results import checks
 
 SHEETS = ("Summary", "RWA by class", "Stats by product", "LCR", "NSFR", "Capital")
@@ -42,9 +47,17 @@ def _section(sheet: Worksheet, text: str) -> None:
     sheet.cell(row=sheet.max_row, column=1).font = _BOLD
 
 
+def _setting(value: Any) -> Any:
+    """A parameter's value as a setting: a switch reads "included"/"excluded", never pass/FAIL."""
+    if isinstance(value, bool):
+        return "included" if value else "excluded"
+    return value
+
+
 def _table(
     sheet: Worksheet, header: Sequence[str], rows: Iterable[Sequence[Any]], formats: Sequence[str | None]
 ) -> None:
+    """A header row and rows; a boolean in a row is a verdict (pass/FAIL). Settings go through _setting."""
     sheet.append(list(header))
     for column in range(1, len(header) + 1):
         cell = sheet.cell(row=sheet.max_row, column=column)
@@ -76,7 +89,7 @@ def _summary(sheet: Worksheet, documents: dict[str, Any], parameters: list[tuple
     summary = documents["summary.json"]
     _title(sheet, "Simulation report")
     _section(sheet, "Parameters")
-    _table(sheet, ("parameter", "value"), parameters, (None, None))
+    _table(sheet, ("parameter", "value"), [(label, _setting(value)) for label, value in parameters], (None, None))
     _section(sheet, "Regulatory ratios")
     rows = [
         (r["measure"], r["value"], r["minimum"], r["with_buffers"], r["pass_minimum"], r["pass_buffers"])
@@ -143,6 +156,7 @@ def build_report(documents: dict[str, Any], parameters: list[tuple[str, Any]]) -
     for sheet in workbook.worksheets:
         _widths(sheet)
         sheet.freeze_panes = "A3"
+    workbook_text_as_text(workbook)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -1,6 +1,7 @@
 """Reads of the simulations app: a run's results, its panel, its integrity checks."""
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -30,19 +31,43 @@ PARAMETER_LABELS = {
 }
 
 
-def simulation_documents(*, run: Run) -> dict[str, Any] | None:
-    """The run's aggregate documents by file name, or None if one of them is gone."""
+class SimulationResultsInvalid(ValueError):
+    """The stored documents are not what a simulation wrote: altered bytes, or not its JSON."""
+
+
+def simulation_documents(*, run: Run, verify: bool = False) -> dict[str, Any] | None:
+    """The run's aggregate documents by file name, or None if one of them is gone.
+
+    With `verify`, each document's bytes are checked against the SHA-256 recorded
+    for them and must be a JSON document; SimulationResultsInvalid says which is not.
+    """
     artifacts = {a.name: a for a in run.artifacts.filter(name__in=list(AGGREGATES))}
     if len(artifacts) != len(AGGREGATES):
         return None
-    return {name: json.loads(artifact_read(artifact)) for name, artifact in artifacts.items()}
+    documents: dict[str, Any] = {}
+    for name, artifact in artifacts.items():
+        try:
+            data = artifact_read(artifact)
+        except FileNotFoundError:
+            return None
+        if verify and hashlib.sha256(data).hexdigest() != artifact.sha256:
+            raise SimulationResultsInvalid(f"the stored bytes of {name} no longer match their SHA-256")
+        try:
+            documents[name] = json.loads(data)
+        except ValueError as exc:
+            raise SimulationResultsInvalid(f"{name} is not a JSON document ({exc})") from None
+    return documents
 
 
 def report_parameters(*, run: Run) -> list[tuple[str, Any]]:
     """What the results depend on, as (label, value) rows; nothing specific to one run."""
     spec = spec_from_params(run.params)
     params = spec.run_params()
-    rows: list[tuple[str, Any]] = [(label, params[name]) for name, label in PARAMETER_LABELS.items()]
+    # Switches are settings ("included"/"excluded"), not verdicts: the report shows them so.
+    rows: list[tuple[str, Any]] = [
+        (label, ("included" if params[name] else "excluded") if isinstance(params[name], bool) else params[name])
+        for name, label in PARAMETER_LABELS.items()
+    ]
     rows.append(("params hash", (run.metrics.get("cache") or {}).get("params_hash", "")))
     rows.append(("engine version", conf.ENGINE_VERSION))
     return rows
@@ -110,13 +135,22 @@ def simulation_panel(*, run: Run) -> dict[str, Any]:
         SimulationChunk.objects.filter(run=run).values("worker").annotate(n=Count("pk")).order_by("worker")
     )
     panel["chunks"] = [{"worker": c["worker"] or "—", "chunks": c["n"]} for c in chunks]
-    if not panel["ready"]:
+    panel["imported"] = run.is_imported
+    panel["data_only"] = run.is_data_only
+    if not panel["ready"] or run.is_data_only:
+        # A data-only import (a Parquet table) holds no simulation documents: nothing to show here.
         return panel
-    documents = simulation_documents(run=run)
-    if documents is None:
-        panel["missing"] = True
+    try:
+        documents = simulation_documents(run=run)
+        if documents is None:
+            panel["missing"] = True
+            return panel
+        panel.update(results_context(documents))
+    except (SimulationResultsInvalid, KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Only an imported run can get here (its documents are checked at import, but older
+        # imports were not): the page says so instead of failing.
+        panel["invalid"] = f"its result documents are not those of a simulation ({exc!r})"
         return panel
-    panel.update(results_context(documents))
     panel["downloads"] = [
         {"name": a.name, "size": a.size_bytes, "content_type": a.content_type, "sha256": a.sha256}
         for a in run.artifacts.order_by("name")
@@ -137,6 +171,8 @@ def simulation_integrity(*, run: Run) -> list[tuple[str, bool, str]]:
     Reads the Parquet files back from the store: their row counts against the
     run's n_positions, and no null or NaN in the required columns.
     """
+    if run.is_data_only:
+        return _data_only_integrity(run)
     spec = spec_from_params(run.params)
     files = layout(spec.n_positions, conf.PART_ROWS)
     artifacts = {a.name: a for a in run.artifacts.all()}
@@ -166,3 +202,76 @@ def simulation_integrity(*, run: Run) -> list[tuple[str, bool, str]]:
         ))
     results.append(("No null or NaN in required columns", not bad, ", ".join(bad[:10]) if bad else "none found"))
     return results
+
+
+def _data_only_integrity(run: Run) -> list[tuple[str, bool, str]]:
+    """A data-only import is a table, not a simulation: say so, and check the table reads."""
+    results = [("Data only", True, "an imported table of results: no parameters, metrics or report to check")]
+    for artifact in run.artifacts.order_by("name"):
+        try:
+            rows = pq.ParquetFile(pa.BufferReader(artifact_read(artifact))).metadata.num_rows
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            results.append((f"{artifact.name} readable", False, f"not readable as Parquet: {exc}"))
+        else:
+            results.append((f"{artifact.name} readable", True, f"{rows:,} rows"))
+    return results
+
+
+def cache_trust_problems() -> list[str]:
+    """Cache entries that are not engine results (for verify_checksums): produced by an imported
+    run or by a run that did not succeed, or a report kept under another checksum than its producer's."""
+    from runs.models import RunOrigin
+    from simulations.models import CachedResult
+
+    problems: list[str] = []
+    entries = CachedResult.objects.filter(source_run__isnull=False).select_related("source_run", "parameter_set")
+    for entry in entries.iterator(chunk_size=500):
+        run = entry.source_run
+        where = f"cache entry {entry.name} of params hash {entry.parameter_set.params_hash[:12]}…"
+        if run.origin != RunOrigin.IMPORT and run.status in (RunStatus.SUCCEEDED, RunStatus.RUNNING):
+            if entry.kind == "report" and entry.results_checksum != run.checksum:
+                problems.append(f"{where}: a report kept under checksum {entry.results_checksum[:12] or '(none)'}…, "
+                                f"not that of {run.run_id}")
+            continue
+        reason = "was imported" if run.origin == RunOrigin.IMPORT else f"is {run.status.lower()}"
+        problems.append(f"{where}: produced by {run.run_id}, which {reason}: not computed by this installation's "
+                        "engine for a run that succeeded; it is never served and is dropped when next looked up")
+    return problems
+
+
+def simulation_import_problems(*, run: Run) -> list[str]:
+    """What an imported simulation run lacks for its page, report and clones: empty when nothing.
+
+    A data-only import (a Parquet table) needs nothing more. Any other needs launch
+    parameters the form accepts and, if it succeeded, the six result documents, each
+    intact and holding what the panel and the report read.
+    """
+    from simulations.params import SimulationParamsForm
+    from simulations.report import build_report
+
+    if run.is_data_only:
+        return []
+    problems: list[str] = []
+    form = SimulationParamsForm(data=run.params)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            where = "params" if name == "__all__" else f"params.{name}"
+            problems.append(f"{where}: {' '.join(errors)}")
+        return problems
+    if run.status != RunStatus.SUCCEEDED:
+        return problems
+    names = set(run.artifacts.values_list("name", flat=True))
+    missing = [name for name in AGGREGATES if name not in names]
+    if missing:
+        return [f"the result documents {', '.join(missing)} are missing"]
+    try:
+        documents = simulation_documents(run=run, verify=True)
+        if documents is None:
+            return ["the result documents cannot be read"]
+        results_context(documents)
+        build_report(documents, report_parameters(run=run))
+    except SimulationResultsInvalid as exc:
+        problems.append(str(exc))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        problems.append(f"the result documents lack what a simulation's page and report read ({exc!r})")
+    return problems

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Collection
+from dataclasses import dataclass, field
+from typing import Callable, Collection
 
 from django.db.models import Q
 
 from runs.artifacts import artifact_iter, artifacts_checksum
-from runs.models import Run, RunArtifact, RunStatus
+from runs.models import Run, RunArtifact, RunOrigin, RunStatus
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,20 @@ class ChecksumReport:
     runs_checked: int
     artifacts_checked: int
     mismatches: list[ChecksumMismatch]
+    # Runs whose bytes were imported: matching digests prove only that nothing changed since.
+    imported: list[str] = field(default_factory=list)
+    # What a registered trust audit found (e.g. a cache entry not computed by this installation).
+    untrusted: list[str] = field(default_factory=list)
+
+
+# Callables returning problems of trust outside the runs themselves, one sentence each: the
+# apps that keep results on behalf of other runs (a result cache) register one.
+_TRUST_AUDITS: list[Callable[[], list[str]]] = []
+
+
+def register_trust_audit(audit: Callable[[], list[str]]) -> None:
+    if audit not in _TRUST_AUDITS:
+        _TRUST_AUDITS.append(audit)
 
 
 def runs_verify_checksums(*, run_ids: Collection[str] | None = None) -> ChecksumReport:
@@ -56,13 +70,21 @@ def runs_verify_checksums(*, run_ids: Collection[str] | None = None) -> Checksum
         runs = runs.filter(run_id__in=list(run_ids))
     with_results = runs.filter(Q(pk__in=RunArtifact.objects.values("run_id")) | ~Q(checksum=""))
     mismatches: list[ChecksumMismatch] = []
+    imported: list[str] = []
     runs_checked = artifacts_checked = 0
-    for run in with_results.only("pk", "run_id", "checksum").prefetch_related("artifacts").iterator(chunk_size=500):
+    rows = with_results.only("pk", "run_id", "checksum", "origin").prefetch_related("artifacts")
+    for run in rows.iterator(chunk_size=500):
         runs_checked += 1
         artifacts = list(run.artifacts.all())
         artifacts_checked += len(artifacts)
         mismatches += run_checksum_problems(run, artifacts)
-    return ChecksumReport(runs_checked=runs_checked, artifacts_checked=artifacts_checked, mismatches=mismatches)
+        if run.origin == RunOrigin.IMPORT:
+            imported.append(run.run_id)
+    untrusted = [problem for audit in _TRUST_AUDITS for problem in audit()] if run_ids is None else []
+    return ChecksumReport(
+        runs_checked=runs_checked, artifacts_checked=artifacts_checked, mismatches=mismatches,
+        imported=imported, untrusted=untrusted,
+    )
 
 
 def run_checksum_problems(run: Run, artifacts: list[RunArtifact]) -> list[ChecksumMismatch]:

@@ -43,7 +43,17 @@ from runs.artifacts import (
 )
 from runs.hashing import params_hash
 from runs.kinds import UnknownKindError, get_kind
-from runs.models import FINISHED_STATUSES, LogLevel, Run, RunArtifact, RunLog, RunStatus, RunTrigger, Tag
+from runs.models import (
+    FINISHED_STATUSES,
+    LogLevel,
+    Run,
+    RunArtifact,
+    RunLog,
+    RunOrigin,
+    RunStatus,
+    RunTrigger,
+    Tag,
+)
 from runs.services.lifecycle import MAX_LOG_MESSAGE, _next_run_id, run_log
 
 RUN_FORMAT = "runsight.run"
@@ -71,6 +81,8 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # A result name becomes a zip member and a download name: no separators, no control characters.
 ARTIFACT_NAME_RE = re.compile(r"^(?!\.{1,2}$)[^\x00-\x1f\x7f/\\]{1,200}$")
 MAX_REPORTED_ERRORS = 10
+# A media type as RFC 9110 spells it (type/subtype, optional parameters), printable ASCII only.
+CONTENT_TYPE_RE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}(\s*;[\x20-\x7e]*)?$")
 # Room for the multipart envelope and the small form fields around an uploaded file.
 MULTIPART_SLACK = 64 * 1024
 
@@ -93,6 +105,10 @@ class ImportRefused(ExchangeRefused):
 
 class ImportTooLarge(ImportRefused):
     pass
+
+
+class ImportKindRequired(ImportRefused):
+    """A Parquet file was given without the kind of run it belongs to."""
 
 
 class ImportConflict(ImportRefused):
@@ -321,6 +337,11 @@ def run_export_record(run: Run) -> dict[str, Any]:
         "error_message": run.error_message,
         "code_version": run.code_version,
         "worker": run.worker,
+        # Provenance, for people and tools reading the export. An import never takes it
+        # from the file: whatever the file says, the imported run's origin is IMPORT.
+        "origin": run.origin,
+        "imported_at": _iso(run.imported_at),
+        "imported_from": run.imported_from,
     }
 
 
@@ -775,7 +796,10 @@ def _check_manifest(manifest: Any) -> dict[str, dict[str, Any]]:
 # --- Parquet -----------------------------------------------------------------
 def _read_parquet(source: IO[bytes], *, kind: str | None, filename: str) -> _Incoming:
     if not kind:
-        raise ImportRefused("A Parquet file holds results only: say which kind of run it is (kind).")
+        raise ImportKindRequired(
+            "A Parquet file holds results only: say which kind of run it is (the kind field of the import "
+            "page and API, or --kind of import_run)."
+        )
     try:
         run_kind = get_kind(kind)
     except UnknownKindError as exc:
@@ -804,7 +828,8 @@ def _read_parquet(source: IO[bytes], *, kind: str | None, filename: str) -> _Inc
         "created_at": now,
         "finished_at": now,
         "progress": 100,
-        "note": f"Imported from a Parquet file of {rows:,} rows ({name}).",
+        "note": f"Imported from a Parquet file of {rows:,} rows ({name}): data only, no parameters or metrics.",
+        "file_name": name,
     }
     artifact = _IncomingArtifact(name, PARQUET_CONTENT_TYPE, digest, len(data), lambda: data)
     # Its checksum is computed from the one artifact, as a finished run's would be.
@@ -1037,6 +1062,9 @@ def _parse_artifacts(raw: list[Any], errors: _Errors, *, with_data: bool) -> lis
             errors.add(f"{where}.size_bytes is out of range")
         if len(entry["content_type"]) > 100:
             errors.add(f"{where}.content_type is longer than 100 characters")
+        elif not CONTENT_TYPE_RE.match(entry["content_type"]):
+            # Never served as given (downloads use our own list), but a CR or LF here could only be an attack.
+            errors.add(f"{where}.content_type {entry['content_type']!r} is not a media type (type/subtype, printable)")
         seen.add(name)
         load = _decode_base64(entry, where) if with_data else _missing_bytes(name)
         artifacts.append(_IncomingArtifact(name, entry["content_type"], entry["sha256"], entry["size_bytes"], load))
@@ -1085,21 +1113,28 @@ def _store(incoming: _Incoming, *, actor: Any, as_new: bool, written: list[str])
     notes: list[str] = []
     log_lines: list[str] = []
     original = Run.objects.filter(pk=meta["id"]).first()
+    # Times: a run keeps its original created/started/finished times (they describe its
+    # execution, wherever it ran); imported_at records when it arrived here. One rule for
+    # every import, so "started" never precedes "created".
+    imported_at = timezone.now()
+    created_at = meta["created_at"]
     if incoming.format == "parquet":
         run_uuid, run_id, trigger, parent = meta["id"], _next_run_id(), RunTrigger.IMPORT, None
-        created_at = meta["created_at"]
+        imported_from = f"a Parquet file, {meta['file_name']}"
         log_lines.append(meta["note"])
     elif as_new:
-        run_uuid, run_id, trigger, created_at = uuid.uuid4(), _next_run_id(), RunTrigger.IMPORT, timezone.now()
+        run_uuid, run_id, trigger = uuid.uuid4(), _next_run_id(), RunTrigger.IMPORT
         parent = original
         source = f"{meta['run_id']} ({meta['id']})"
+        imported_from = f"a copy of {source}, {incoming.format} export"
         if original is None:
             meta["notes"] = (meta.get("notes", "") + f"\nImported as a copy of {source}, which is not in this installation.").strip()
         log_lines.append(f"Imported as a new run, a copy of {source}.")
     else:
         if original is not None:
             raise ImportConflict(_exists_message(original), existing=original)
-        run_uuid, run_id, trigger, created_at = meta["id"], meta["run_id"], meta["trigger"], meta["created_at"]
+        run_uuid, run_id, trigger = meta["id"], meta["run_id"], meta["trigger"]
+        imported_from = f"{meta['run_id']} ({meta['id']}), {incoming.format} export"
         parent = Run.objects.filter(pk=meta["parent_id"]).first() if meta.get("parent_id") else None
         if meta.get("parent_id") and parent is None:
             named = f"{meta['parent']} " if meta.get("parent") else ""
@@ -1132,6 +1167,11 @@ def _store(incoming: _Incoming, *, actor: Any, as_new: bool, written: list[str])
         error_message=meta.get("error_message", ""),
         code_version=meta.get("code_version", ""),
         worker=meta.get("worker", ""),
+        # Whatever the file claims, its results were not computed here.
+        origin=RunOrigin.IMPORT,
+        imported_at=imported_at,
+        imported_from=imported_from[:300],
+        import_format=incoming.format,
     )
     # created_at is auto_now_add: put the original time back with an update.
     Run.objects.filter(pk=run.pk).update(created_at=created_at)
@@ -1161,6 +1201,7 @@ def _store(incoming: _Incoming, *, actor: Any, as_new: bool, written: list[str])
         )
     Run.objects.filter(pk=run.pk).update(checksum=checksum)
     run.checksum = checksum
+    _check_kind_needs(run)
 
     who = getattr(actor, "username", None) or "an operator's command"
     origin = f"; owner in the export: {meta['owner']}" if meta.get("owner") else ""
@@ -1174,6 +1215,18 @@ def _store(incoming: _Incoming, *, actor: Any, as_new: bool, written: list[str])
         detail={"format": incoming.format, "as_new": as_new, "source_run_id": meta.get("run_id"), "artifacts": len(stored)},
     )
     return ImportResult(run=run, format=incoming.format, artifacts=len(stored), bytes=total, notes=notes)
+
+
+def _check_kind_needs(run: Run) -> None:
+    """What the run's kind needs to show and use the run (its parameters, its result documents),
+    checked on the stored, verified bytes: a run its pages could not show is refused, not stored."""
+    run_kind = get_kind(run.kind)
+    if run_kind.validate_import is None:
+        return
+    problems = run_kind.validate_import(run)
+    if problems:
+        shown = "; ".join(problems[:MAX_REPORTED_ERRORS])
+        raise ImportRefused(f"This is not a {run_kind.label.lower()} run this installation can show: {shown}.")
 
 
 def _store_logs(run: Run, logs: list[tuple[datetime, str, str]]) -> None:
@@ -1208,6 +1261,7 @@ __all__ = [
     "ExportNotReady",
     "ExportRefused",
     "ImportConflict",
+    "ImportKindRequired",
     "ImportRefused",
     "ImportResult",
     "ImportTooLarge",

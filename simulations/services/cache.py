@@ -21,7 +21,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from runs.artifacts import artifact_path, paths_in_use
-from runs.models import Run, RunArtifact
+from runs.models import Run, RunArtifact, RunOrigin, RunStatus
 from simulations.models import CachedResult, ParameterSet
 from simulations.params import SimulationSpec
 from simulations.results import FileSpec
@@ -34,6 +34,68 @@ _BATCH = 500
 
 class CacheEntryInvalid(Exception):
     """A cached entry whose bytes are missing or do not match their SHA-256."""
+
+
+class UntrustedSource(Exception):
+    """Bytes offered to the cache by a run our engine did not compute (an imported run), or
+    by a run that did not succeed. Only engine results may enter the cache."""
+
+
+# A producer may still be RUNNING when its executor keeps its results (its attempt is the one
+# writing them); any other state but SUCCEEDED means the bytes are not a finished engine result.
+_PRODUCER_STATUSES = (RunStatus.RUNNING, RunStatus.SUCCEEDED)
+
+
+def _check_producer(source_run: Run | None) -> Run:
+    """The run offering bytes to the cache, read again from the database: it must be ours and alive."""
+    if source_run is None:
+        raise UntrustedSource("a cache entry must name the run that computed it")
+    fresh = Run.objects.filter(pk=source_run.pk).values_list("origin", "status").first()
+    if fresh is None:
+        raise UntrustedSource(f"{source_run.run_id} is gone")
+    origin, status = fresh
+    if origin != RunOrigin.ENGINE:
+        raise UntrustedSource(f"{source_run.run_id} was imported: its results never enter the cache")
+    if status not in _PRODUCER_STATUSES:
+        raise UntrustedSource(f"{source_run.run_id} is {status.lower()}: its results never enter the cache")
+    return source_run
+
+
+def cached_entry_trust(entry: CachedResult) -> str:
+    """Whether an entry may be served: "trusted", "pending" (its producer is still running: a miss,
+    kept) or "untrusted" (produced by an imported or unsuccessful run: to be dropped).
+
+    An entry whose producer was deleted since stays trusted: it was checked when written.
+    """
+    if entry.source_run_id is None:
+        return "trusted"
+    fresh = Run.objects.filter(pk=entry.source_run_id).values_list("origin", "status").first()
+    if fresh is None:
+        return "trusted"
+    origin, status = fresh
+    if origin != RunOrigin.ENGINE:
+        return "untrusted"
+    if status == RunStatus.SUCCEEDED:
+        return "trusted"
+    return "pending" if status == RunStatus.RUNNING else "untrusted"
+
+
+def cached_results_servable(*, parameter_set: ParameterSet) -> dict[str, CachedResult]:
+    """The result files of this parameter set that may be served to a run, by name.
+
+    Entries an imported or unsuccessful run produced are dropped on sight (they should never
+    have been written); those of a run still computing are left for later and not served.
+    Reports are not results: they are looked up by checksum (simulations.services.reporting).
+    """
+    servable: dict[str, CachedResult] = {}
+    for entry in CachedResult.objects.filter(parameter_set=parameter_set).exclude(kind=CachedResult.Kind.REPORT):
+        trust = cached_entry_trust(entry)
+        if trust == "trusted":
+            servable[entry.name] = entry
+        elif trust == "untrusted":
+            logger.warning("cache entry %s was produced by run %s, not an engine result: dropped", entry, entry.source_run_id)
+            CachedResult.objects.filter(pk=entry.pk).delete()
+    return servable
 
 
 def _storage():
@@ -145,7 +207,11 @@ def cached_result_store_artifact(
 
     File artifacts are shared, not copied: the entry points at the same
     content-addressed file. Blob artifacts are copied into the entry.
+    Refused (UntrustedSource) unless `source_run` is an engine run that owns the artifact.
     """
+    _check_producer(source_run)
+    if artifact.run_id != source_run.pk:
+        raise UntrustedSource(f"{artifact.name} belongs to another run than {source_run.run_id}")
     is_file = artifact.storage == RunArtifact.Storage.FILE
     values = {
         "name": file.name,
@@ -163,9 +229,16 @@ def cached_result_store_artifact(
 
 
 def cached_result_store_bytes(
-    *, parameter_set: ParameterSet, file: FileSpec, data: bytes, source_run: Run | None = None
+    *, parameter_set: ParameterSet, file: FileSpec, data: bytes, source_run: Run, results_checksum: str = ""
 ) -> CachedResult:
-    """Keep bytes that belong to no run artifact (the Excel report) in the store, per ARTIFACT_STORE."""
+    """Keep bytes that belong to no run artifact (the Excel report) in the store, per ARTIFACT_STORE.
+
+    `results_checksum` is the checksum of the result bytes they were built from (a report's key).
+    Refused (UntrustedSource) unless `source_run` is an engine run with exactly that checksum.
+    """
+    _check_producer(source_run)
+    if file.kind == CachedResult.Kind.REPORT and (not results_checksum or results_checksum != source_run.checksum):
+        raise UntrustedSource(f"a report is kept under the checksum of the results of {source_run.run_id}")
     digest = hashlib.sha256(data).hexdigest()
     values = {
         "name": file.name,
@@ -174,6 +247,7 @@ def cached_result_store_bytes(
         "size_bytes": len(data),
         "sha256": digest,
         "source_run": source_run,
+        "results_checksum": results_checksum,
         "created_at": timezone.now(),
     }
     if settings.ARTIFACT_STORE == CachedResult.Storage.DB:

@@ -58,6 +58,7 @@ from simulations.services.cache import (
     cached_result_is_intact,
     cached_result_read,
     cached_result_store_artifact,
+    cached_results_servable,
     cached_results_record_hit,
     parameter_set_get_or_create,
 )
@@ -150,8 +151,8 @@ def _serve_from_cache(
     """
     key = parameter_set.params_hash
     files = layout(spec.n_positions, conf.PART_ROWS)
-    cached = CachedResult.objects.filter(parameter_set=parameter_set).exclude(kind=CachedResult.Kind.REPORT)
-    entries = {entry.name: entry for entry in cached}
+    # Only entries an engine run computed and finished are served; an imported run's never are.
+    entries = cached_results_servable(parameter_set=parameter_set)
     missing = [f.name for f in files if f.name not in entries]
     if len(missing) == len(files):
         ctx.log(f"Not in the cache (params hash {key[:12]}…): computing")

@@ -13,8 +13,9 @@ from runs.services.manage import runs_fix_missing_checksums
 class Command(BaseCommand):
     help = (
         "Re-hash the stored result bytes of every finished run: each artifact against its own SHA-256 and "
-        "each run against its checksum. Lists every mismatch by run and artifact, prints a summary line, "
-        "and fails (exit code 1) when a mismatch remains."
+        "each run against its checksum. Lists every mismatch by run and artifact, names imported runs (their "
+        "bytes are intact as imported, not computed here) and cache entries not computed by this installation, "
+        "prints a summary line, and fails (exit code 1) when a mismatch or an untrusted cache entry remains."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,10 +39,21 @@ class Command(BaseCommand):
             else:
                 remaining.append(mismatch)
                 self.stdout.write(f"MISMATCH  {mismatch.message}")
+        bad = {m.run_id for m in report.mismatches}
+        for run_id in report.imported:
+            if run_id not in bad:
+                self.stdout.write(
+                    f"IMPORTED  {run_id}: bytes intact as imported; not computed by this installation, "
+                    "never cached nor served to other runs"
+                )
+        for problem in report.untrusted:
+            self.stdout.write(f"UNTRUSTED {problem}")
         summary = (
             f"Checked {report.runs_checked} run(s), {report.artifacts_checked} artifact(s): "
-            f"{len(remaining)} mismatch(es)" + (f", {len(fixed)} missing checksum(s) recorded" if fixed else "") + "."
+            f"{len(remaining)} mismatch(es)" + (f", {len(fixed)} missing checksum(s) recorded" if fixed else "")
+            + (f", {len(report.imported)} imported run(s)" if report.imported else "")
+            + (f", {len(report.untrusted)} untrusted cache entr(ies)" if report.untrusted else "") + "."
         )
-        if remaining:
+        if remaining or report.untrusted:
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))
