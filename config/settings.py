@@ -237,6 +237,8 @@ RUN_IMPORT_MAX_RATIO = env_int("RUN_IMPORT_MAX_RATIO", 200, minimum=2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # larger uploads spool to disk
 # Seconds a run list's total count is reused while paging through the same filters.
 RUN_LIST_COUNT_SECONDS = env_int("RUN_LIST_COUNT_SECONDS", 15, minimum=0)
+# Values one multi-valued filter of the run list accepts (tags, statuses, kinds, triggers).
+RUN_FILTER_MAX_VALUES = env_int("RUN_FILTER_MAX_VALUES", 50, minimum=1)
 # Simulations: above this many positions a run fans out in chunks across workers
 # (chunks are whole Parquet parts of 2**20 rows); the upload limit of user books.
 SIMULATION_CHUNK_SIZE = env_int("SIMULATION_CHUNK_SIZE", 1_048_576, minimum=1)
