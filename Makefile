@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: run test test-services setup migrate bench clean
+.PHONY: run test test-services setup local-env migrate bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
-migrate: setup
+## This machine's var/.env (DEBUG=1, a generated SECRET_KEY), once: `python manage.py …` then works bare.
+local-env: setup
+	$(PY) -m config.local_env
+
+migrate: local-env
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
 ## Set everything up and run web + worker + beat on the embedded default.

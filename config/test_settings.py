@@ -6,6 +6,7 @@ which keeps the broker real instead.
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("RUNSIGHT_ENV_FILE", "")  # a developer's var/.env must not change the tests
 
 from config.settings import *  # noqa: E402,F401,F403
 from config.env import env_bool  # noqa: E402
