@@ -226,8 +226,24 @@ RUN_HEARTBEAT_TIMEOUT = env_int("RUN_HEARTBEAT_TIMEOUT", 120, minimum=2)
 # How often an executing run refreshes its heartbeat at the least.
 RUN_HEARTBEAT_INTERVAL = env_float("RUN_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
 RUN_REAPER_INTERVAL = env_int("RUN_REAPER_INTERVAL", 30, minimum=1)
+# Outbox: a PENDING run no worker took within this many seconds has its task message
+# sent again (the claim is conditional, so a duplicate is harmless)…
+RUN_PENDING_RESEND_SECONDS = env_int("RUN_PENDING_RESEND_SECONDS", 60, minimum=1)
+# …and one still PENDING after this many seconds is failed, saying why.
+RUN_PENDING_TIMEOUT = env_int("RUN_PENDING_TIMEOUT", 1800, minimum=2)
+# How long a run's writes (and its final state) retry a transient database error.
+RUN_DB_RETRY_SECONDS = env_float("RUN_DB_RETRY_SECONDS", 30.0, minimum=0)
+# The control pass (reaper + outbox) has a queue and a worker of its own
+# (`celery -A config worker -Q runs.control --concurrency 1`), so it runs on time
+# with every ordinary worker busy or none alive. A pass not taken within one
+# interval expires: passes never pile up behind a stopped control worker.
+CELERY_TASK_ROUTES = {"runs.reap_stale_runs": {"queue": "runs.control"}}
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-runs": {"task": "runs.reap_stale_runs", "schedule": float(RUN_REAPER_INTERVAL)},
+    "reap-stale-runs": {
+        "task": "runs.reap_stale_runs",
+        "schedule": float(RUN_REAPER_INTERVAL),
+        "options": {"queue": "runs.control", "expire_seconds": RUN_REAPER_INTERVAL},
+    },
 }
 # Limits on uploaded run exports: size, members of a bundle, and compression ratio
 # (a zip whose members inflate far beyond its size is refused as a bomb).

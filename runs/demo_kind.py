@@ -31,6 +31,18 @@ class DemoParamsForm(forms.Form):
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=42, help_text="Seeds the values produced.")
 
 
+# A step sleeps in slices this long, looking for a cancel between them.
+SLEEP_SLICE = 0.25
+
+
+def _sleep(ctx: RunContext, seconds: float) -> None:
+    """Sleep `seconds`, stopping within a slice when the run is cancelled or fenced."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(SLEEP_SLICE, left))
+        ctx.check_cancelled()
+
+
 def execute_demo(run: Run, ctx: RunContext) -> None:
     params = run.params
     steps = params["steps"]
@@ -38,7 +50,7 @@ def execute_demo(run: Run, ctx: RunContext) -> None:
     values: list[float] = []
     ctx.log(f"Demo run: {steps} steps of {params['step_seconds']} s")
     for step in range(1, steps + 1):
-        time.sleep(params["step_seconds"])
+        _sleep(ctx, params["step_seconds"])
         if step == params["fail_at_step"]:
             raise DemoFailure(f"failed at step {step} as asked")
         values.append(round(rng.gauss(100.0, 15.0), 6))

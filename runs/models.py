@@ -103,6 +103,13 @@ class Run(models.Model):
         max_length=300, blank=True, help_text="What was imported: the source run and file format, or the file name."
     )
     import_format = models.CharField(max_length=8, blank=True, help_text="json, bundle or parquet.")
+    # Fencing token: the claim increments it; every write of an execution attempt is
+    # conditional on (pk, attempt, RUNNING), so an attempt that lost its claim writes nothing.
+    attempt = models.PositiveIntegerField(default=0)
+    # Outbox: when the run's task message was last sent, and how many were sent, so
+    # a PENDING run whose message was lost is sent again (or failed, with the reason).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    enqueue_count = models.PositiveIntegerField(default=0)
 
     objects = RunQuerySet.as_manager()
 

@@ -10,6 +10,7 @@ from runs.services.lifecycle import (
     run_start,
     run_validate_params,
     runs_reap_stale,
+    runs_recover_pending,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "run_start",
     "run_validate_params",
     "runs_reap_stale",
+    "runs_recover_pending",
 ]

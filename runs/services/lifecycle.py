@@ -20,14 +20,13 @@ from django.utils import timezone
 from accounts import roles
 from accounts.services import audit_record
 from runs.artifacts import artifacts_checksum
-from runs.context import RunCancelled, RunContext
+from runs.context import MAX_LOG_MESSAGE, RunCancelled, RunContext, RunFenced, db_retry
 from runs.hashing import canonicalize, params_hash
 from runs.kinds import RunKind, get_kind
-from runs.models import LogLevel, Run, RunDaySequence, RunLog, RunStatus, RunTrigger, Tag
+from runs.models import LogLevel, Run, RunArtifact, RunDaySequence, RunLog, RunStatus, RunTrigger, Tag
 
 logger = logging.getLogger(__name__)
 
-MAX_LOG_MESSAGE = 10_000
 
 
 # ---------------------------------------------------------------------------
@@ -102,6 +101,7 @@ def run_create(
         parent=parent,
         notes=notes,
         code_version=settings.CODE_VERSION,
+        queued_at=timezone.now() if enqueue else None,
     )
     tag_objs = [Tag.objects.get_or_create(name=name.strip())[0] for name in tags if name.strip()]
     if tag_objs:
@@ -110,22 +110,34 @@ def run_create(
     run_log(run=run, message=f"Created by {who} ({trigger}); parameters hash {run.params_hash[:12]}")
     if owner is not None:
         audit_record(actor=owner, action="run.create", target=run.run_id, detail={"kind": kind})
+    run.queue_unreachable = False
     if enqueue:
-        transaction.on_commit(lambda: _enqueue(run.pk))
+        transaction.on_commit(lambda: _enqueue(run))
     return run
 
 
-def _enqueue(run_pk: Any) -> None:
+def _enqueue(run: Run) -> None:
+    """Send the run's task message. The run row is the outbox: if the broker is
+    unreachable the run stays PENDING and the recovery pass sends it again."""
     from runs.tasks import execute_run
 
     try:
-        execute_run.delay(str(run_pk))
-    except Exception as exc:  # the broker is down: say so on the run instead of leaving it PENDING
+        execute_run.delay(str(run.pk))
+    except Exception as exc:  # the broker is down: the run waits, stored, for the broker to return
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise
-        logger.exception("could not enqueue run %s", run_pk)
-        run = Run.objects.get(pk=run_pk)
-        run_fail(run=run, error=f"Could not reach the task queue: {exc}", from_status=RunStatus.PENDING)
+        logger.warning("run %s: task queue unreachable; will be queued when it returns (%s)", run.run_id, exc)
+        run.queue_unreachable = True
+        try:
+            run_log(
+                run=run, level=LogLevel.WARNING,
+                message="Task queue unreachable; the run will be queued when it returns",
+            )
+        except Exception:  # the log line is a courtesy; the run itself is stored
+            logger.exception("could not log the deferred enqueue of %s", run.run_id)
+        return
+    run.queue_unreachable = False
+    Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(enqueue_count=F("enqueue_count") + 1)
 
 
 # ---------------------------------------------------------------------------
@@ -140,47 +152,100 @@ def run_log(*, run: Run, message: str, level: str = LogLevel.INFO) -> RunLog:
 def run_start(*, run_pk: Any, worker: str = "") -> Run | None:
     """Claim a PENDING run for execution. Returns None if it is not PENDING any more.
 
-    The conditional update makes a redelivered task message harmless: only one
-    execution ever moves a run out of PENDING.
+    The conditional update makes a redelivered or resent task message harmless:
+    only one execution ever moves a run out of PENDING. It increments the run's
+    `attempt`: the returned run's `attempt` is the token that fences every
+    write of this execution (see runs.context).
     """
     now = timezone.now()
     claimed = Run.objects.filter(pk=run_pk, status=RunStatus.PENDING).update(
-        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker[:200], progress=0
+        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker[:200], progress=0,
+        attempt=F("attempt") + 1,
     )
     if not claimed:
         return None
-    run = Run.objects.get(pk=run_pk)
-    run_log(run=run, message=f"Started on {worker or 'an in-process executor'}")
+    # Claimed: from here a transient error must not leave a RUNNING run with nobody executing it.
+    run = db_retry(lambda: Run.objects.get(pk=run_pk), what="reading a claimed run")
+    db_retry(
+        lambda: run_log(run=run, message=f"Started on {worker or 'an in-process executor'} (attempt {run.attempt})"),
+        what="logging a start",
+    )
     return run
 
 
-def _end(run: Run, *, status: str, from_status: str = RunStatus.RUNNING, **fields: Any) -> bool:
+def _end(
+    run: Run,
+    *,
+    status: str,
+    from_status: str = RunStatus.RUNNING,
+    attempt: int | None = None,
+    when: dict[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """Move the run to a final `status`, conditional on it still being `from_status`
+    (and, when given, on the attempt's token and the extra conditions `when`).
+
+    A run that ends FAILED or CANCELLED loses its results: whatever artifacts and
+    metrics it wrote are partial and must never be served as results.
+    """
     now = timezone.now()
     started = run.started_at or now
-    updated = Run.objects.filter(pk=run.pk, status=from_status).update(
-        status=status,
-        finished_at=now,
-        duration_seconds=round((now - started).total_seconds(), 3),
-        heartbeat_at=now,
-        **fields,
-    )
-    run.refresh_from_db()
+    conditions: dict[str, Any] = {"pk": run.pk, "status": from_status, **(when or {})}
+    if attempt is not None:
+        conditions["attempt"] = attempt
+    if status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        fields.setdefault("metrics", {})
+        fields.setdefault("checksum", "")
+
+    def write() -> int:
+        return Run.objects.filter(**conditions).update(
+            status=status,
+            finished_at=now,
+            duration_seconds=round((now - started).total_seconds(), 3),
+            heartbeat_at=now,
+            **fields,
+        )
+
+    updated = db_retry(write, what=f"ending a run {status}")
+    if updated and status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        db_retry(lambda: _discard_results(run), what="removing partial results")
+    db_retry(run.refresh_from_db, what="reading a run")
     return bool(updated)
 
 
-def run_finish(*, run: Run) -> Run:
-    """Mark a RUNNING run SUCCEEDED, with the checksum of its stored result bytes."""
+def _discard_results(run: Run) -> None:
+    """Remove the artifacts of a run that did not succeed; shared files stay while used."""
+    from runs.services.manage import artifact_files_delete_unused
+
+    artifacts = RunArtifact.objects.filter(run=run)
+    paths = set(artifacts.filter(storage=RunArtifact.Storage.FILE).exclude(path="").values_list("path", flat=True))
+    removed, _ = artifacts.delete()
+    if paths:
+        transaction.on_commit(lambda: artifact_files_delete_unused(paths))
+    if removed:
+        run_log(run=run, level=LogLevel.WARNING, message=f"Partial results removed ({removed} files): never served")
+
+
+def run_finish(*, run: Run, attempt: int | None = None) -> Run:
+    """Mark a RUNNING run SUCCEEDED, with the checksum of its stored result bytes.
+
+    With `attempt`, only if that attempt still holds the run; otherwise raises RunFenced.
+    """
     artifacts = list(run.artifacts.all())
     checksum = artifacts_checksum(artifacts) if artifacts else ""
-    if _end(run, status=RunStatus.SUCCEEDED, progress=100, checksum=checksum):
+    if _end(run, status=RunStatus.SUCCEEDED, attempt=attempt, progress=100, checksum=checksum):
         run_log(run=run, message=f"Succeeded in {run.duration_seconds:.2f} s")
+    elif attempt is not None:
+        raise RunFenced(f"run {run.run_id} attempt {attempt} finished after losing its claim ({run.status})")
     else:
         run_log(run=run, level=LogLevel.WARNING, message=f"Finished, but the run was already {run.status}; left as is")
     return run
 
 
-def run_fail(*, run: Run, error: str, trace: str = "", from_status: str = RunStatus.RUNNING) -> Run:
-    if _end(run, status=RunStatus.FAILED, from_status=from_status, error_message=error[:2000]):
+def run_fail(
+    *, run: Run, error: str, trace: str = "", from_status: str = RunStatus.RUNNING, attempt: int | None = None
+) -> Run:
+    if _end(run, status=RunStatus.FAILED, from_status=from_status, attempt=attempt, error_message=error[:2000]):
         run_log(run=run, level=LogLevel.ERROR, message=f"Failed: {error}")
         if trace:
             run_log(run=run, level=LogLevel.ERROR, message=trace)
@@ -188,7 +253,7 @@ def run_fail(*, run: Run, error: str, trace: str = "", from_status: str = RunSta
 
 
 def run_cancel(*, run: Run, actor: Any) -> Run:
-    """Cancel a PENDING run at once, or ask a RUNNING one to stop at its next heartbeat."""
+    """Cancel a PENDING run at once, or ask a RUNNING one to stop (seen within a second)."""
     if not roles.can_cancel_run(actor, run):
         raise PermissionDenied("You may not cancel this run.")
     if run.status == RunStatus.PENDING:
@@ -205,29 +270,48 @@ def run_cancel(*, run: Run, actor: Any) -> Run:
 
 
 def run_execute(*, run_pk: Any, worker: str = "") -> Run | None:
-    """Execute a run: claim it, call its kind's executor, record how it ended."""
+    """Execute a run: claim it, call its kind's executor, record how it ended.
+
+    Everything the attempt writes is fenced by its token; an attempt that lost its
+    claim (reaped while alive, ended elsewhere) stops and writes nothing more.
+    """
     run = run_start(run_pk=run_pk, worker=worker)
     if run is None:
         logger.info("run %s is not pending; nothing to execute", run_pk)
         return None
+    token = run.attempt
     kind = get_kind(run.kind)
-    context = RunContext(run)
-    try:
-        kind.execute(run, context)
-    except RunCancelled:
-        if _end(run, status=RunStatus.CANCELLED):
-            run_log(run=run, level=LogLevel.WARNING, message="Stopped: cancelled on request")
-    except SoftTimeLimitExceeded:
-        run_fail(run=run, error=f"Time limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s exceeded")
-    except Exception as exc:  # an executor failure ends the run, never the worker
-        run_fail(run=run, error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
-    else:
-        run_finish(run=run)
+    with RunContext(run) as context:
+        try:
+            try:
+                kind.execute(run, context)
+            except RunCancelled:
+                if _end(run, status=RunStatus.CANCELLED, attempt=token):
+                    run_log(run=run, level=LogLevel.WARNING, message="Stopped: cancelled on request")
+            except SoftTimeLimitExceeded:
+                run_fail(run=run, attempt=token, error=f"Time limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s exceeded")
+            except RunFenced:
+                raise
+            except Exception as exc:  # an executor failure ends the run, never the worker
+                run_fail(run=run, attempt=token, error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
+            else:
+                run_finish(run=run, attempt=token)
+                context.run_success_callbacks()
+        except RunFenced:
+            current = Run.objects.filter(pk=run.pk).values_list("status", "attempt").first()
+            logger.warning(
+                "run %s attempt %s lost its claim (now %s); stopped, nothing more written", run.run_id, token, current
+            )
     return run
 
 
 def runs_reap_stale(*, now: Any = None) -> list[Run]:
-    """Fail RUNNING runs whose heartbeat is older than RUN_HEARTBEAT_TIMEOUT."""
+    """Fail RUNNING runs whose heartbeat is older than RUN_HEARTBEAT_TIMEOUT.
+
+    The reason names the silent worker and the last error the run logged, if any;
+    the update is conditional on the heartbeat read, so a run that beats in
+    between is left alone.
+    """
     now = now or timezone.now()
     timeout = settings.RUN_HEARTBEAT_TIMEOUT
     stale = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=timeout))
@@ -235,10 +319,63 @@ def runs_reap_stale(*, now: Any = None) -> list[Run]:
     for run in stale:
         silent = (now - run.heartbeat_at).total_seconds()
         error = (
-            f"No heartbeat for {silent:.0f} s (limit {timeout} s): "
-            f"the worker {run.worker or ''} is presumed dead".replace("  ", " ")
+            f"No heartbeat for {silent:.0f} s (limit {timeout} s) from attempt {run.attempt} on "
+            f"{run.worker or 'an unknown worker'}: the worker stopped (killed, lost, or cut off from the database)"
         )
-        if _end(run, status=RunStatus.FAILED, error_message=error):
+        last_error = (
+            RunLog.objects.filter(run=run, level=LogLevel.ERROR, created_at__gte=run.started_at or run.created_at)
+            .order_by("-id").values_list("message", flat=True).first()
+        )
+        if last_error:
+            error += f"; last error it logged: {last_error[:300]}"
+        if _end(run, status=RunStatus.FAILED, error_message=error, when={"heartbeat_at": run.heartbeat_at}):
             run_log(run=run, level=LogLevel.ERROR, message=f"Reaped: {error}")
             reaped.append(run)
     return reaped
+
+
+def runs_recover_pending(*, now: Any = None) -> tuple[list[Run], list[Run]]:
+    """The outbox pass: send again the task message of PENDING runs that no worker
+    took within RUN_PENDING_RESEND_SECONDS (a lost message: broker restarted
+    without persistence, a purge, a broker down at launch, a claim that failed);
+    fail those PENDING for longer than RUN_PENDING_TIMEOUT, saying why.
+
+    Resending is safe: the claim is conditional, so a run executes once however
+    many messages reach the workers. Returns (resent, failed).
+    """
+    now = now or timezone.now()
+    resend_after = timedelta(seconds=settings.RUN_PENDING_RESEND_SECONDS)
+    give_up_after = timedelta(seconds=settings.RUN_PENDING_TIMEOUT)
+    failed: list[Run] = []
+    for run in Run.objects.filter(status=RunStatus.PENDING, created_at__lt=now - give_up_after):
+        waited = (now - run.created_at).total_seconds()
+        if run.enqueue_count:
+            error = (
+                f"Never picked up by a worker after {run.enqueue_count} attempts over {waited:.0f} s "
+                f"(limit {settings.RUN_PENDING_TIMEOUT} s); is a worker running?"
+            )
+        else:
+            error = (
+                f"Never queued: the task queue stayed unreachable for {waited:.0f} s "
+                f"(limit {settings.RUN_PENDING_TIMEOUT} s)"
+            )
+        if _end(run, status=RunStatus.FAILED, from_status=RunStatus.PENDING, error_message=error):
+            run_log(run=run, level=LogLevel.ERROR, message=f"Failed: {error}")
+            failed.append(run)
+    resent: list[Run] = []
+    due = Run.objects.filter(
+        status=RunStatus.PENDING, queued_at__lt=now - resend_after, created_at__gte=now - give_up_after
+    )
+    for run in due:
+        # Conditional on the value read, so two passes never send the same run twice at once.
+        if not Run.objects.filter(pk=run.pk, status=RunStatus.PENDING, queued_at=run.queued_at).update(queued_at=now):
+            continue
+        _enqueue(run)
+        if not run.queue_unreachable:
+            run_log(
+                run=run, level=LogLevel.WARNING,
+                message=f"No worker took the run within {settings.RUN_PENDING_RESEND_SECONDS} s; "
+                        f"task message sent again (message {run.enqueue_count + 1})",
+            )
+            resent.append(run)
+    return resent, failed

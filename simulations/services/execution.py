@@ -32,10 +32,9 @@ from django.core.files.storage import storages
 from django.db.models import Count, F
 from django.utils import timezone
 
-from runs.artifacts import artifact_path, artifact_write
-from runs.context import RunContext
-from runs.models import LogLevel, Run, RunStatus
-from runs.services import run_log
+from runs.artifacts import artifact_path
+from runs.context import TRANSIENT_DB_ERRORS, Fence, RunContext, RunFenced, db_retry
+from runs.models import Run, RunStatus
 from simulations import conf
 from simulations.engine import compute_metrics, generate_portfolio
 from simulations.models import CachedResult, ParameterSet, SimulationChunk
@@ -110,7 +109,7 @@ def simulation_execute(*, run: Run, ctx: RunContext) -> None:
     """Produce a simulation run's results: from the cache when allowed and intact, else computed."""
     spec = spec_from_params(run.params)
     progress = _Progress(ctx)
-    parameter_set = parameter_set_get_or_create(spec=spec)
+    parameter_set = db_retry(lambda: parameter_set_get_or_create(spec=spec), what="reading the parameter set")
     key = parameter_set.params_hash
     if spec.use_cache:
         served = _serve_from_cache(ctx, progress, parameter_set, spec)
@@ -222,7 +221,7 @@ def _compute(
     progress(35, "Storing the aggregates")
     documents: dict[str, Any] = {}
     for file in aggregate_files(result):
-        _store(run, file.name, file.data, file.content_type)
+        _store(ctx.fence, file.name, file.data, file.content_type)
         documents[file.name] = json.loads(file.data)
 
     if chunks:
@@ -230,17 +229,22 @@ def _compute(
     else:
         for part in range(n_parts):
             for file in part_files(positions, part, n_parts, conf.PART_ROWS, explain=result.explain):
-                _store(run, file.name, file.data, file.content_type)
+                _store(ctx.fence, file.name, file.data, file.content_type)
             progress(40 + 55 * (part + 1) / n_parts, f"Stored part {part + 1} of {n_parts}" if n_parts > 1 else None)
     del positions, result
 
-    progress(97, f"Keeping the results in the cache (params hash {parameter_set.params_hash[:12]}…)")
-    _cache_store(run, parameter_set, files)
+    missing = set(f.name for f in files) - set(run.artifacts.values_list("name", flat=True))
+    if missing:
+        raise RuntimeError(f"results missing after the computation: {', '.join(sorted(missing))}")
+    # Only a run that ended SUCCEEDED under this attempt feeds the cache: a run that
+    # fails, is cancelled or is reaped after this point never does.
+    ctx.on_success(lambda: _cache_store(run, parameter_set, files))
+    progress(97, "Results stored; they feed the cache once the run has succeeded")
     return documents, len(chunks)
 
 
-def _store(run: Run, name: str, data: bytes, content_type: str) -> None:
-    """Write a result as a run artifact, never trusting a stored copy whose bytes went bad.
+def _store(fence: Fence, name: str, data: bytes, content_type: str) -> None:
+    """Write a result as an artifact of the fenced attempt, never trusting a stored copy whose bytes went bad.
 
     The store skips writing a content-addressed file that exists, so a damaged
     copy of these very bytes would silently become this run's result.
@@ -254,8 +258,8 @@ def _store(run: Run, name: str, data: bytes, content_type: str) -> None:
                 intact = hashlib.sha256(fh.read()).hexdigest() == digest
             if not intact:
                 storage.delete(path)
-                run_log(run=run, level=LogLevel.WARNING, message=f"Stored copy of {name} was damaged: written again")
-    artifact_write(run=run, name=name, data=data, content_type=content_type)
+                fence.warning(f"Stored copy of {name} was damaged: written again")
+    fence.save_artifact(name, data, content_type)
 
 
 def _log_outcome(ctx: RunContext, summary: dict, capital: dict, lcr: dict, nsfr: dict) -> None:
@@ -275,14 +279,19 @@ def _log_outcome(ctx: RunContext, summary: dict, capital: dict, lcr: dict, nsfr:
 
 
 def _cache_store(run: Run, parameter_set: ParameterSet, files: list[FileSpec]) -> None:
+    """Offer a SUCCEEDED run's results to the cache (called once the run has ended SUCCEEDED)."""
+    from runs.services import run_log
+
+    run.refresh_from_db()
+    if run.status != RunStatus.SUCCEEDED:
+        return
     artifacts = {a.name: a for a in run.artifacts.filter(name__in=[f.name for f in files])}
-    missing = [f.name for f in files if f.name not in artifacts]
-    if missing:
-        raise RuntimeError(f"results missing after the computation: {', '.join(missing)}")
     for file in files:
-        cached_result_store_artifact(
-            parameter_set=parameter_set, file=file, artifact=artifacts[file.name], source_run=run
-        )
+        if file.name in artifacts:
+            cached_result_store_artifact(
+                parameter_set=parameter_set, file=file, artifact=artifacts[file.name], source_run=run
+            )
+    run_log(run=run, message=f"Results kept in the cache (params hash {parameter_set.params_hash[:12]}…)")
 
 
 # ---------------------------------------------------------------------------
@@ -327,7 +336,7 @@ def _chunk_claim(*, chunk_pk: int, worker: str) -> bool:
 
 def _chunk_write_parts(
     chunk: SimulationChunk,
-    run: Run,
+    fence: Fence,
     positions: pd.DataFrame,
     spec: SimulationSpec,
     n_parts: int,
@@ -340,19 +349,21 @@ def _chunk_write_parts(
             positions, part, n_parts, conf.PART_ROWS,
             explain=explain, capital=spec.config.capital_stack(), settings=spec.settings,
         ):
-            _store(run, file.name, file.data, file.content_type)
+            _store(fence, file.name, file.data, file.content_type)
         beat()
 
 
-def _chunk_done(chunk: SimulationChunk, started: float) -> None:
-    SimulationChunk.objects.filter(pk=chunk.pk, status=SimulationChunk.Status.RUNNING).update(
-        status=SimulationChunk.Status.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
-    chunk.refresh_from_db()
-    run_log(
-        run=chunk.run,
-        message=f"Chunk {chunk.index + 1} (parts {chunk.first_part + 1}–{chunk.stop_part}) "
-                f"computed on {chunk.worker} in {time.monotonic() - started:.2f} s",
+def _chunk_done(chunk: SimulationChunk, fence: Fence, started: float) -> None:
+    def mark() -> None:
+        SimulationChunk.objects.filter(pk=chunk.pk, status=SimulationChunk.Status.RUNNING).update(
+            status=SimulationChunk.Status.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now()
+        )
+        chunk.refresh_from_db()
+
+    db_retry(mark, what="marking a chunk done")
+    fence.log(
+        f"Chunk {chunk.index + 1} (parts {chunk.first_part + 1}–{chunk.stop_part}) "
+        f"computed on {chunk.worker} in {time.monotonic() - started:.2f} s",
     )
 
 
@@ -369,17 +380,22 @@ def _chunks_complete(
     """Compute the chunks nobody has taken, then wait for those others hold."""
     worker = run.worker or "the run's own task"
     while True:
-        pending = (
-            SimulationChunk.objects.filter(run=run, status=SimulationChunk.Status.PENDING).order_by("index").first()
+        ctx.check_cancelled()
+        pending = db_retry(
+            lambda: SimulationChunk.objects.filter(run=run, status=SimulationChunk.Status.PENDING)
+            .order_by("index").first(),
+            what="looking for a chunk",
         )
         if pending is not None:
-            if _chunk_claim(chunk_pk=pending.pk, worker=worker):
+            if db_retry(lambda: _chunk_claim(chunk_pk=pending.pk, worker=worker), what="claiming a chunk"):
                 pending.refresh_from_db()
                 started = time.monotonic()
-                _chunk_write_parts(pending, run, positions, spec, n_parts, explain=explain, beat=ctx.heartbeat)
-                _chunk_done(pending, started)
+                _chunk_write_parts(pending, ctx.fence, positions, spec, n_parts, explain=explain, beat=ctx.heartbeat)
+                _chunk_done(pending, ctx.fence, started)
             continue
-        state = list(SimulationChunk.objects.filter(run=run).order_by("index"))
+        state = db_retry(
+            lambda: list(SimulationChunk.objects.filter(run=run).order_by("index")), what="reading the chunks"
+        )
         failed = [c for c in state if c.status == SimulationChunk.Status.FAILED]
         if failed:
             first = failed[0]
@@ -388,7 +404,7 @@ def _chunks_complete(
         progress(40 + 55 * done_parts / n_parts)
         if done_parts == n_parts:
             break
-        _chunks_reclaim_stale(run, ctx)
+        db_retry(lambda: _chunks_reclaim_stale(run, ctx), what="taking back silent chunks")
         time.sleep(WAIT_INTERVAL)
     by_worker = (
         SimulationChunk.objects.filter(run=run).values("worker").annotate(n=Count("pk")).order_by("worker")
@@ -411,36 +427,58 @@ def _chunks_reclaim_stale(run: Run, ctx: RunContext) -> None:
 
 
 class _RunNotRunning(Exception):
-    """The run a chunk belongs to ended (failed, cancelled): stop working for it."""
+    """The run a chunk belongs to ended, was cancelled, or its coordinator went silent: stop."""
 
 
 def simulation_chunk_execute(*, chunk_pk: int, worker: str) -> bool:
     """Compute one chunk of a running simulation, if it is still unclaimed.
 
-    Returns False when there was nothing to do: the run ended, or its own task
-    or another worker took the chunk first.
+    Returns False when there was nothing (more) to do: the run ended, was
+    cancelled or lost its coordinator, or its own task or another worker took
+    the chunk first. The chunk's writes are fenced by the attempt that was
+    running when the chunk was taken: once that attempt has lost the run,
+    nothing more of this chunk reaches it.
     """
     chunk = SimulationChunk.objects.select_related("run").filter(pk=chunk_pk).first()
     if chunk is None or chunk.run.status != RunStatus.RUNNING or chunk.run.cancel_requested:
         return False
+    run = chunk.run
+    fence = Fence(run.pk, run.attempt)
+    if not _coordinator_alive(fence):
+        return False
     if not _chunk_claim(chunk_pk=chunk.pk, worker=worker):
         return False
     chunk.refresh_from_db()
-    run = chunk.run
     started = time.monotonic()
 
     def beat() -> None:
-        SimulationChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=timezone.now())
-        if not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False).exists():
+        db_retry(
+            lambda: SimulationChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=timezone.now()),
+            what="a chunk heartbeat",
+        )
+        if not _coordinator_alive(fence):
             raise _RunNotRunning()
 
     try:
         spec = spec_from_params(run.params)
         n_parts = len(part_ranges(spec.n_positions, conf.PART_ROWS))
         positions = generate_portfolio(spec.seed, spec.n_positions, spec.config)
-        _chunk_write_parts(chunk, run, positions, spec, n_parts, explain=None, beat=beat)
-    except _RunNotRunning:
-        logger.info("run %s stopped; chunk %s left unfinished", run.run_id, chunk.index)
+        beat()  # generating the book takes a while: is the run still worth it?
+        _chunk_write_parts(chunk, fence, positions, spec, n_parts, explain=None, beat=beat)
+        _chunk_done(chunk, fence, started)
+    except (_RunNotRunning, RunFenced):
+        logger.info("run %s is no longer running under attempt %s; chunk %s left unfinished",
+                    run.run_id, fence.attempt, chunk.index)
+        return False
+    except TRANSIENT_DB_ERRORS as exc:
+        # The database, not the chunk, failed: hand the chunk back; the run's own task takes it.
+        logger.warning("chunk %s of %s: database error (%s); handed back", chunk.index, run.run_id, exc)
+        try:
+            SimulationChunk.objects.filter(pk=chunk.pk, status=SimulationChunk.Status.RUNNING).update(
+                status=SimulationChunk.Status.PENDING
+            )
+        except TRANSIENT_DB_ERRORS:
+            pass  # still down: the run's task takes the chunk back once its heartbeat is stale
         return False
     except Exception as exc:
         SimulationChunk.objects.filter(pk=chunk.pk).update(
@@ -448,7 +486,22 @@ def simulation_chunk_execute(*, chunk_pk: int, worker: str) -> bool:
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
-        run_log(run=run, level=LogLevel.ERROR, message=f"Chunk {chunk.index + 1} failed on {worker}: {exc}")
+        try:
+            fence.log(f"Chunk {chunk.index + 1} failed on {worker}: {exc}", "ERROR")
+        except RunFenced:
+            pass
         raise
-    _chunk_done(chunk, started)
     return True
+
+
+def _coordinator_alive(fence: Fence) -> bool:
+    """The attempt still holds the run, nobody asked to cancel it, and its heartbeat is fresh.
+
+    A chunk worker stops when the run's own task went silent (killed): the
+    reaper will fail the run, so computing more chunks for it is waste.
+    """
+    fresh = timezone.now() - timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT)
+    return db_retry(
+        lambda: fence.rows().filter(cancel_requested=False, heartbeat_at__gte=fresh).exists(),
+        what="checking the run of a chunk",
+    )

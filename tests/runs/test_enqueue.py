@@ -1,12 +1,17 @@
-"""Enqueueing through a real broker: only committed runs reach the queue."""
+"""Enqueueing through a real broker: only committed runs reach the queue; a broker
+that is down leaves the run PENDING, sent once the broker is back."""
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from django.db import transaction
 
-from runs.models import Run, RunStatus
-from runs.services import run_create
+from datetime import timedelta
+
+from django.utils import timezone
+
+from runs.models import LogLevel, Run, RunStatus
+from runs.services import run_create, runs_recover_pending
 from tests.support import broker
 
 
@@ -41,10 +46,39 @@ def test_a_run_created_in_a_rolled_back_transaction_enqueues_nothing(fs_queue, a
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_unreachable_broker_fails_the_run_with_a_clear_message(analyst, demo_params):
+def test_an_unreachable_broker_leaves_the_run_pending_to_be_queued_when_it_returns(analyst, demo_params, caplog):
     # Nothing listens on the discard port: the publish is refused at once.
     with broker(broker_url="redis://127.0.0.1:9/0", broker_transport_options={"max_retries": 0}):
         run = run_create(kind="demo", params=demo_params, owner=analyst)
+    assert run.queue_unreachable is True
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    assert "Could not reach the task queue" in run.error_message
+    assert run.status == RunStatus.PENDING and run.error_message == ""
+    assert run.queued_at is not None and run.enqueue_count == 0
+    assert run.logs.filter(level=LogLevel.WARNING, message__startswith="Task queue unreachable").exists()
+    assert "task queue unreachable; will be queued when it returns" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_stored_while_the_broker_was_down_is_queued_once_it_returns(fs_queue, analyst, demo_params, settings):
+    settings.RUN_PENDING_RESEND_SECONDS = 60
+    with broker(broker_url="redis://127.0.0.1:9/0", broker_transport_options={"max_retries": 0}):
+        run = run_create(kind="demo", params=demo_params, owner=analyst)
+    # Back on the working queue; the control pass finds the run once the resend delay is over.
+    with broker(broker_url="filesystem://", broker_transport_options={
+        "data_folder_in": str(fs_queue), "data_folder_out": str(fs_queue),
+        "control_folder": str(fs_queue.parent / "control"),
+    }):
+        assert runs_recover_pending() == ([], [])  # too early: nothing sent
+        assert list(fs_queue.iterdir()) == []
+        resent, failed = runs_recover_pending(now=timezone.now() + timedelta(seconds=61))
+    assert [r.pk for r in resent] == [run.pk] and failed == []
+    assert len(list(fs_queue.iterdir())) == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.PENDING and run.enqueue_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_run_counts_its_message(fs_queue, analyst, demo_params):
+    run = run_create(kind="demo", params=demo_params, owner=analyst)
+    run.refresh_from_db()
+    assert run.enqueue_count == 1 and run.queued_at is not None
