@@ -69,7 +69,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             return RunBulkSerializer
         return RunSerializer
 
-    @extend_schema(request=RunLaunchSerializer, responses={201: RunSerializer})
+    @extend_schema(request=RunLaunchSerializer, responses={201: RunSerializer, 202: RunSerializer})
     def create(self, request: Request) -> Response:
         """Launch a run: validates the kind's parameters and queues it for a worker."""
         launch = RunLaunchSerializer(data=request.data)
@@ -85,7 +85,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             )
         except DjangoValidationError as exc:
             raise _as_drf_error(exc) from None
-        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+        return _launched(run)
 
     @extend_schema(request=RunAnnotateSerializer, responses=RunSerializer)
     def partial_update(self, request: Request, run_id: str) -> Response:
@@ -99,7 +99,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise _as_drf_error(exc) from None
         return Response(RunSerializer(selectors.run_get(user=request.user, run_id=run.run_id)).data)
 
-    @extend_schema(request=RunCloneSerializer, responses={201: RunSerializer})
+    @extend_schema(request=RunCloneSerializer, responses={201: RunSerializer, 202: RunSerializer})
     @action(detail=True, methods=["post"])
     def clone(self, request: Request, run_id: str) -> Response:
         """Launch a copy of this run with some parameters changed (trigger CLONE, parent link)."""
@@ -110,7 +110,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             clone = services.run_clone(run=run, actor=request.user, **body.validated_data)
         except DjangoValidationError as exc:
             raise _as_drf_error(exc) from None
-        return Response(RunSerializer(clone).data, status=status.HTTP_201_CREATED)
+        return _launched(clone)
 
     @extend_schema(request=RunBulkSerializer, responses={200: dict})
     @action(detail=False, methods=["post"])
@@ -204,3 +204,13 @@ class RunKindListView(APIView):
     def get(self, request: Request) -> Response:
         kinds: list[Any] = kinds_launchable_by(request.user)
         return Response(RunKindSerializer(kinds, many=True).data)
+
+
+def _launched(run: Any) -> Response:
+    """The answer to a launch: the run as stored. 201 once its task is queued; 202 when
+    the task queue was unreachable: the run is stored PENDING and will be queued when
+    the queue is back (the control pass sends it again)."""
+    run.refresh_from_db()
+    if getattr(run, "queue_unreachable", False):
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+    return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)

@@ -183,7 +183,7 @@ class RunCloneView(RoleRequiredMixin, View):
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:
-                messages.success(request, f"{clone.run_id} queued, cloned from {run.run_id}.")
+                messages.success(request, _launch_flash(clone.run_id, clone, f", cloned from {run.run_id}"))
                 return HttpResponseRedirect(reverse("runs:detail", args=[clone.run_id]))
         return render(request, self.template_name, {"run": run, "kind": kind, "params_form": form}, status=400)
 
@@ -334,7 +334,7 @@ class LaunchView(RoleRequiredMixin, View):
                 for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
                     params_form.add_error(field if field in params_form.fields else None, errors)
             else:
-                messages.success(request, f"{run.run_id} queued.")
+                messages.success(request, _launch_flash(run.run_id, run))
                 return HttpResponseRedirect(reverse("runs:detail", args=[run.run_id]))
         return self._render(request, run_kind, params_form, meta_form, status=400)
 
@@ -371,3 +371,10 @@ class RunBulkDeleteView(RoleRequiredMixin, View):
             return render(request, self.template_name, {"runs": runs, "refused": []}, status=400)
         messages.success(request, f"Deleted {len(deleted)} run(s): {', '.join(deleted)}.")
         return HttpResponseRedirect(reverse("runs:list"))
+
+
+def _launch_flash(run_id: str, run: Any, detail: str = "") -> str:
+    """What a launch says: queued, or stored to be queued once the task queue is back."""
+    if getattr(run, "queue_unreachable", False):
+        return f"{run_id} stored{detail}; will be queued when the task queue is back."
+    return f"{run_id} queued{detail}."

@@ -82,3 +82,44 @@ def test_a_committed_run_counts_its_message(fs_queue, analyst, demo_params):
     run = run_create(kind="demo", params=demo_params, owner=analyst)
     run.refresh_from_db()
     assert run.enqueue_count == 1 and run.queued_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_answers_202_with_the_stored_state_when_the_queue_is_down(analyst, demo_params):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(analyst)
+    with broker(broker_url="redis://127.0.0.1:9/0", broker_transport_options={"max_retries": 0}):
+        response = client.post("/api/runs/", {"kind": "demo", "params": demo_params}, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    run = Run.objects.get(run_id=body["run_id"])
+    assert body["status"] == run.status == RunStatus.PENDING  # the answer matches the database
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_answers_201_when_the_run_is_queued(fs_queue, analyst, demo_params):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(analyst)
+    response = client.post("/api/runs/", {"kind": "demo", "params": demo_params}, format="json")
+    assert response.status_code == 201 and response.json()["status"] == RunStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_launch_page_says_the_run_is_stored_when_the_queue_is_down(analyst):
+    from django.contrib.messages import get_messages
+    from django.test import Client
+
+    client = Client()
+    client.force_login(analyst)
+    form = {"p-steps": 2, "p-step_seconds": 0, "p-fail_at_step": 0, "p-seed": 3, "tags": "", "notes": ""}
+    with broker(broker_url="redis://127.0.0.1:9/0", broker_transport_options={"max_retries": 0}):
+        response = client.post("/runs/launch/demo/", form)
+    assert response.status_code == 302
+    flashed = [str(m) for m in get_messages(response.wsgi_request)]
+    run = Run.objects.get()
+    assert flashed == [f"{run.run_id} stored; will be queued when the task queue is back."]
+    assert run.status == RunStatus.PENDING
