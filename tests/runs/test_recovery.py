@@ -121,3 +121,37 @@ def test_inside_a_transaction_nothing_is_retried():
     with transaction.atomic(), pytest.raises(OperationalError):
         db_retry(broken)
     assert len(calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_wait_gives_up_after_its_timeout_saying_why(tmp_path):
+    import io
+    import time
+
+    from django.core.management import CommandError, call_command
+
+    from tests.support import broker
+
+    queue = tmp_path / "queue"
+    queue.mkdir()
+    options = {"data_folder_in": str(queue), "data_folder_out": str(queue), "control_folder": str(tmp_path / "control")}
+    started = time.monotonic()
+    with broker(broker_url="filesystem://", broker_transport_options=options):  # no worker listens
+        with pytest.raises(CommandError) as raised:
+            call_command(
+                "simulate", "--positions", "2000", "--wait", "--timeout", "1",
+                stdout=io.StringIO(), stderr=io.StringIO(),
+            )
+    assert time.monotonic() - started < 10
+    run = Run.objects.get()
+    assert f"Stopped waiting for {run.run_id} after 1 s: it is PENDING" in str(raised.value)
+    assert "is a worker running?" in str(raised.value)
+    assert run.status == RunStatus.PENDING  # the run itself goes on
+
+
+def test_simulate_refuses_a_timeout_that_is_not_positive():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--timeout must be a positive"):
+        call_command("simulate", "--positions", "2000", "--wait", "--timeout", "0")
+    assert not Run.objects.exists()

@@ -64,10 +64,16 @@ class Command(BaseCommand):
         parser.add_argument("--no-cache", action="store_true", help="Force a recompute even if the results are cached.")
         parser.add_argument("--in-process", action="store_true", help="Execute here instead of on a worker.")
         parser.add_argument("--wait", action="store_true", help="Follow a queued run until it ends.")
+        parser.add_argument(
+            "--timeout", type=float, default=600.0,
+            help="With --wait: give up waiting after this many seconds (default 600); the run goes on.",
+        )
         parser.add_argument("--json", action="store_true", help="Print the run and its metrics as JSON.")
         parser.add_argument("--tag", action="append", default=[], help="Tag the run (repeatable).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["timeout"] <= 0:
+            raise CommandError("--timeout must be a positive number of seconds")
         params: dict[str, Any] = {
             "seed": options["seed"],
             "n_positions": options["positions"],
@@ -94,7 +100,7 @@ class Command(BaseCommand):
             bar.finish()
         elif options["wait"]:
             self.stderr.write(f"{run.run_id} queued; waiting for a worker…")
-            self._follow(run, bar)
+            self._follow(run, bar, timeout=options["timeout"])
         else:
             self._print_queued(run, options["json"])
             return
@@ -104,13 +110,25 @@ class Command(BaseCommand):
             status = run.get_status_display().lower()
             raise CommandError(f"{run.run_id} {status}: {run.error_message or 'no error recorded'}")
 
-    def _follow(self, run: Run, bar: ProgressBar) -> None:
+    def _follow(self, run: Run, bar: ProgressBar, *, timeout: float) -> None:
+        """Follow the run until it ends; stop after `timeout` seconds, saying where it stands."""
+        deadline = time.monotonic() + timeout
         while True:
             status, progress = Run.objects.filter(pk=run.pk).values_list("status", "progress").get()
             bar(progress, status.lower())
             if status not in (RunStatus.PENDING, RunStatus.RUNNING):
                 break
-            time.sleep(0.5)
+            if time.monotonic() >= deadline:
+                bar.finish()
+                why = (
+                    "no worker has taken it yet (is a worker running?)" if status == RunStatus.PENDING
+                    else f"it is still running at {progress}%"
+                )
+                raise CommandError(
+                    f"Stopped waiting for {run.run_id} after {timeout:g} s: it is {status} ({why}). "
+                    f"It goes on; follow it on /runs/{run.run_id}/."
+                )
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         bar.finish()
 
     def _print_queued(self, run: Run, as_json: bool) -> None:
