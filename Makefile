@@ -35,6 +35,10 @@ test: setup
 test-services: setup
 	RUNSIGHT_REQUIRE_SERVICES=1 $(PY) -m pytest
 
+## Fault injection on a stack the suite starts itself (PostgreSQL, Redis, gunicorn, workers, beat).
+chaos: setup
+	$(PY) -m pytest tests/chaos -m chaos -p no:cacheprovider
+
 bench: setup
 	$(PY) bench/run_all.py
 
