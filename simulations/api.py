@@ -113,7 +113,11 @@ class ComputeView(AnyAcceptMixin, APIView):
         },
     )
     def post(self, request: Request) -> Response | HttpResponse:
-        body = ComputeRequestSerializer(data=request.data)
+        data = request.data  # parses the body: files stream to temporary files, within the limit
+        refused = getattr(request._request, "upload_refused", None)
+        if refused:
+            return _file_error("positions", ValueError(refused), None, None)
+        body = ComputeRequestSerializer(data=data)
         body.is_valid(raise_exception=True)
         upload = body.validated_data["positions"]
         limit = conf.upload_max_bytes()

@@ -6,21 +6,30 @@ The formats are documented in docs/positions_format.md.
 """
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import lzma
 import os
+import tarfile
+import zipfile
+import zlib
 from dataclasses import dataclass
-from typing import IO, Any, Literal, Union
+from typing import IO, Any, Iterator, Literal, Union
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from simulations.engine import (
     CapitalFormatError,
     CapitalStack,
     MetricsResult,
+    PositionsFormatError,
     compute_metrics,
-    read_positions_file,
     validate_capital,
+    validate_positions,
 )
 from simulations.results import aggregate_documents, checks, plain
 
@@ -97,6 +106,86 @@ class BookMetrics:
         }
 
 
+# Rows read and validated at a time: the raw text of a batch is short-lived, only
+# its canonical form (codes and floats, a fraction of the text's size) is kept.
+BATCH_ROWS = 131_072
+# A file that cannot even be opened or decompressed (a broken zip or gzip named
+# .zip or .gz, which pandas decompresses by the name of a path).
+UNREADABLE = (zipfile.BadZipFile, gzip.BadGzipFile, lzma.LZMAError, zlib.error, EOFError, OSError, tarfile.TarError)
+
+
+def _shifted(exc: PositionsFormatError, offset: int) -> PositionsFormatError:
+    """The same problem, its row counted from the start of the file rather than of the batch."""
+    return PositionsFormatError(None if exc.row is None else exc.row + offset, exc.column, exc.message)
+
+
+def _csv_batches(source: Source) -> Iterator[pd.DataFrame]:
+    try:
+        reader = pd.read_csv(
+            source,
+            dtype={"position_id": "str"},
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            chunksize=BATCH_ROWS,
+        )
+        with reader:
+            yield from reader
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise PositionsFormatError(None, None, f"cannot read the CSV file: {exc}") from None
+
+
+def _parquet_batches(source: Source) -> Iterator[pd.DataFrame]:
+    try:
+        parquet = pq.ParquetFile(source)
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+            yield batch.to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise PositionsFormatError(None, None, f"cannot read the Parquet file: {exc}") from None
+
+
+def read_positions_in_batches(source: Source, fmt: Literal["csv", "parquet"]) -> pd.DataFrame:
+    """Read and validate a positions file batch by batch; return the canonical frame.
+
+    The same result and the same first error (row counted from the file's first
+    data row) as reading the whole file at once, but the file's text never sits
+    in memory whole: each batch is validated into compact codes and floats and
+    its text dropped. An upload's memory is then bounded by its canonical size,
+    not by the size of its text.
+    """
+    batches = _csv_batches(source) if fmt == "csv" else _parquet_batches(source)
+    canonical: list[pd.DataFrame] = []
+    offset = 0
+    try:
+        for raw in batches:
+            if len(raw) == 0:
+                continue
+            try:
+                canonical.append(validate_positions(raw))
+            except PositionsFormatError as exc:
+                raise _shifted(exc, offset) from None
+            offset += len(raw)
+            del raw
+    except UNREADABLE as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise PositionsFormatError(None, None, f"cannot read the file: {exc}") from None
+    if not canonical:
+        raise PositionsFormatError(None, None, "there are no positions")
+    if len(canonical) == 1:
+        return canonical[0]
+    positions = pd.concat(canonical, ignore_index=True)
+    del canonical
+    # A position id may repeat across batches; each batch only saw its own.
+    duplicated = positions["position_id"].duplicated().to_numpy()
+    if duplicated.any():
+        row = int(np.argmax(duplicated))
+        raise PositionsFormatError(row + 1, "position_id", f"duplicate position_id {positions['position_id'].iloc[row]!r}")
+    return positions
+
+
 def compute_book(source: Source, *, filename: str = "", capital: CapitalStack | None = None) -> BookMetrics:
     """Read, validate and weigh a positions file (CSV or Parquet, told apart by content).
 
@@ -107,7 +196,7 @@ def compute_book(source: Source, *, filename: str = "", capital: CapitalStack | 
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     fmt = sniff_format(_head(source), filename or str(source if isinstance(source, (str, os.PathLike)) else ""))
-    positions = read_positions_file(source, fmt)
+    positions = read_positions_in_batches(source, fmt)
     stack = capital if capital is not None else capital_from_positions(positions)
     result = compute_metrics(positions, stack)
     return BookMetrics(

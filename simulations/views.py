@@ -53,6 +53,9 @@ class ComputeView(RoleRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = ComputeForm(request.POST, request.FILES)
+        refused = getattr(request, "upload_refused", None)  # set while streaming: see config.uploads
+        if refused:
+            form.add_error("positions", refused)
         book = read_book(form) if form.is_valid() else None
         if book is None:
             return render(request, self.template_name, {"form": form}, status=400)

@@ -31,6 +31,9 @@ from runs.models import LogLevel, Run, RunTrigger, Tag
 from runs.selectors.listing import run_log_text, runs_csv_rows
 
 
+MAX_LOG_ID = 2**63 - 1  # log line ids are 64-bit
+
+
 def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
@@ -156,7 +159,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("after", int, description="Only lines with an id above this one."),
+            OpenApiParameter("after", int, description=f"Only lines with an id above this one (0 to {2**63 - 1})."),
             OpenApiParameter("level", str, enum=LogLevel.values),
         ],
         responses=RunLogSerializer(many=True),
@@ -167,8 +170,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         run = self.get_object()
         after = request.query_params.get("after")
         level = request.query_params.get("level")
-        if after is not None and not after.isdigit():
-            raise ValidationError({"after": "must be a log line id (a whole number)"})
+        # ASCII digits only (str.isdigit accepts "１２" and "²") and within a bigint, so the
+        # database is never asked to compare with a number it cannot hold.
+        if after is not None and not (after.isascii() and after.isdigit() and len(after) <= 19 and int(after) <= MAX_LOG_ID):
+            raise ValidationError({"after": f"must be a log line id (a whole number from 0 to {MAX_LOG_ID})"})
         if level and level not in LogLevel.values:
             raise ValidationError({"level": f"must be one of {', '.join(LogLevel.values)}"})
         logs = selectors.run_logs(run=run, after=int(after) if after else None, level=level)

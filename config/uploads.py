@@ -1,0 +1,93 @@
+"""Upload limits enforced before a body is read, and while it streams.
+
+Each upload endpoint has a size limit (a setting). The middleware refuses a
+request whose Content-Length already exceeds it, without reading a byte of the
+body; the upload handler stops counting bytes into a file once it passes the
+limit (a body may lie about its length, or come chunked under ASGI). Files that
+pass are spooled to temporary files by Django's TemporaryFileUploadHandler
+(FILE_UPLOAD_MAX_MEMORY_SIZE keeps only small ones in memory), never held whole.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+# URL name of an upload endpoint -> the setting holding its limit in bytes.
+UPLOAD_LIMIT_SETTINGS: dict[str, str] = {
+    "simulations:compute": "SIMULATION_UPLOAD_MAX_BYTES",
+    "api-simulations-compute": "SIMULATION_UPLOAD_MAX_BYTES",
+    "runs:import": "RUN_IMPORT_MAX_BYTES",
+    "api-run-import": "RUN_IMPORT_MAX_BYTES",
+}
+# Room for the multipart framing, the other form fields and a small capital file.
+MULTIPART_SLACK = 1024 * 1024
+# Any other request may carry at most this much in files.
+DEFAULT_LIMIT_SETTING = "DATA_UPLOAD_MAX_MEMORY_SIZE"
+
+
+def upload_limit(request: HttpRequest) -> int:
+    """The largest file, in bytes, the endpoint of this request accepts."""
+    try:
+        name = resolve(request.path_info).view_name
+    except Resolver404:
+        name = ""
+    return int(getattr(settings, UPLOAD_LIMIT_SETTINGS.get(name, DEFAULT_LIMIT_SETTING)))
+
+
+def too_large_message(size: int, limit: int) -> str:
+    return f"The upload is {size:,} bytes; the limit is {limit:,} bytes. Nothing was read."
+
+
+class UploadLimitMiddleware:
+    """Refuse an upload whose declared length passes the endpoint's limit, before reading it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("POST", "PUT", "PATCH"):
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                declared = 0
+            limit = upload_limit(request)
+            if declared > limit + MULTIPART_SLACK:
+                return refuse(request, too_large_message(declared, limit))
+        return self.get_response(request)
+
+
+def refuse(request: HttpRequest, message: str) -> HttpResponse:
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    if request.path.startswith("/api/"):
+        # The same shape as the endpoints' own file errors.
+        return JsonResponse({"detail": message, "field": None, "row": None, "column": None}, status=400)
+    context = {"status": 400, "title": "File too large", "message": message}
+    return render(request, "error.html", context, status=400)
+
+
+class BoundedUploadHandler(FileUploadHandler):
+    """Stop reading a file into its temporary file once it passes the endpoint's limit.
+
+    The rest of the body is read and dropped (not stored); the view then finds
+    `request.upload_refused` and answers 400 with the limit.
+    """
+
+    def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any, encoding: Any = None) -> None:
+        self.limit = upload_limit(self.request)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > self.limit:
+            self.request.upload_refused = too_large_message(start + len(raw_data), self.limit).replace(
+                "Nothing was read.", "Reading stopped there."
+            )
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
