@@ -197,7 +197,11 @@ class TagListView(APIView):
     @extend_schema(parameters=[OpenApiParameter("q", str)], responses={200: list[str]})
     def get(self, request: Request) -> Response:
         prefix = request.query_params.get("q", "").strip()
-        tags = Tag.objects.filter(name__istartswith=prefix) if prefix else Tag.objects.all()
+        # Only tags of runs the caller may see, counted over those runs: a tag name
+        # can say what a hidden run is about.
+        tags = Tag.objects.filter(runs__in=Run.objects.visible_to(request.user).values("pk"))
+        if prefix:
+            tags = tags.filter(name__istartswith=prefix)
         names = tags.annotate(n=Count("runs")).order_by("-n", "name").values_list("name", flat=True)[:20]
         return Response(list(names))
 
