@@ -62,13 +62,22 @@ def worker_database_url() -> str:
 
 
 class Worker:
-    """A real `celery worker` process on the test database and Redis."""
+    """A real `celery worker` process on the test database and Redis.
 
-    def __init__(self, name: str, log_dir: Path, *, beat: bool = False, env: dict[str, str] | None = None) -> None:
+    `queues` is its `-Q` list: "celery" for an ordinary worker, "runs.control"
+    for the control worker that runs the reaper and the outbox pass; None (the
+    default) consumes the default queue only, like an ordinary worker.
+    """
+
+    def __init__(
+        self, name: str, log_dir: Path, *, beat: bool = False, env: dict[str, str] | None = None,
+        queues: str | None = None,
+    ) -> None:
         self.name = name
         self.log_path = log_dir / f"worker-{name}.log"
         self.beat = beat
         self.env = env or {}
+        self.queues = queues
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> "Worker":
@@ -89,6 +98,8 @@ class Worker:
             "--pool", "prefork", "--concurrency", "1", "--hostname", f"{self.name}@%h",
             "--without-mingle", "--without-gossip",
         ]
+        if self.queues:
+            cmd += ["-Q", self.queues]
         if self.beat:
             cmd += ["--beat", "--schedule", str(self.log_path.with_suffix(".beat"))]
         self._log = open(self.log_path, "w")
