@@ -265,6 +265,8 @@ FILE_UPLOAD_HANDLERS = [
 RUN_LIST_COUNT_SECONDS = env_int("RUN_LIST_COUNT_SECONDS", 15, minimum=0)
 # Values one multi-valued filter of the run list accepts (tags, statuses, kinds, triggers).
 RUN_FILTER_MAX_VALUES = env_int("RUN_FILTER_MAX_VALUES", 50, minimum=1)
+# Run ids one bulk request (delete, cleanup execution, bulk actions) may name.
+RUN_BULK_MAX_IDS = env_int("RUN_BULK_MAX_IDS", 1000, minimum=1)
 # Simulations: above this many positions a run fans out in chunks across workers
 # (chunks are whole Parquet parts of 2**20 rows); the upload limit of user books.
 SIMULATION_CHUNK_SIZE = env_int("SIMULATION_CHUNK_SIZE", 1_048_576, minimum=1)

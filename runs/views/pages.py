@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
@@ -20,6 +20,7 @@ from accounts import roles
 from runs import selectors, services
 from runs.filters import RunFilter, SORTABLE
 from runs.kinds import UnknownKindError, get_kind, kinds_launchable_by
+from runs.limits import bulk_max_ids, summarise_ids
 from runs.models import LogLevel, RunTrigger
 from runs.pagination import CachedCountPaginator
 from runs.selectors.listing import run_log_text, runs_csv_rows
@@ -236,6 +237,9 @@ class RunBulkView(RoleRequiredMixin, View):
         if not run_ids:
             messages.error(request, "Select at least one run.")
             return HttpResponseRedirect(back)
+        if len(run_ids) > bulk_max_ids():
+            messages.error(request, f"Select at most {bulk_max_ids()} runs at a time. Nothing was changed.")
+            return HttpResponseRedirect(back)
         if act == "compare":
             return HttpResponseRedirect(f"{reverse('runs:compare')}?" + urlencode([("runs", r) for r in run_ids]))
         if act == "delete":
@@ -243,7 +247,7 @@ class RunBulkView(RoleRequiredMixin, View):
         runs = list(selectors.run_list(user=request.user).filter(run_id__in=run_ids))
         missing = sorted(set(run_ids) - {r.run_id for r in runs})
         if missing:
-            messages.error(request, f"No such run: {', '.join(missing)}. Nothing was changed.")
+            messages.error(request, f"No such run: {summarise_ids(missing)}. Nothing was changed.")
             return HttpResponseRedirect(back)
         if act == "export":
             response = StreamingHttpResponse(
@@ -349,6 +353,8 @@ class RunBulkDeleteView(RoleRequiredMixin, View):
     template_name = "runs/bulk_delete.html"
 
     def _runs(self, request: HttpRequest, run_ids: list[str]) -> list[Any]:
+        if len(run_ids) > bulk_max_ids():
+            raise BadRequest(f"At most {bulk_max_ids()} runs may be deleted at a time.")
         runs = list(selectors.run_list(user=request.user).filter(run_id__in=run_ids))
         if len(runs) != len(set(run_ids)):
             raise Http404("Some of these runs do not exist or are not visible to you.")
@@ -369,7 +375,7 @@ class RunBulkDeleteView(RoleRequiredMixin, View):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return render(request, self.template_name, {"runs": runs, "refused": []}, status=400)
-        messages.success(request, f"Deleted {len(deleted)} run(s): {', '.join(deleted)}.")
+        messages.success(request, f"Deleted {len(deleted)} run(s): {summarise_ids(deleted)}.")
         return HttpResponseRedirect(reverse("runs:list"))
 
 
