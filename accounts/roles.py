@@ -126,6 +126,12 @@ def can_delete_run(user: _User | None, run: _Owned) -> bool:
     return _has(user, DELETE_OWN_RUN) and run.owner_id is not None and run.owner_id == user.id
 
 
+def can_delete_some_runs(user: _User | None) -> bool:
+    """May the user delete any run at all (their own at least)? Deletion surfaces refuse the
+    others before reading what they were sent."""
+    return _has(user, DELETE_ANY_RUN) or _has(user, DELETE_OWN_RUN)
+
+
 def can_cancel_run(user: _User | None, run: _Owned) -> bool:
     """Owners may stop their own runs; operators may stop any."""
     if _has(user, CANCEL_ANY_RUN):

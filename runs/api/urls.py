@@ -4,6 +4,9 @@ from rest_framework.routers import DefaultRouter
 from runs.api.views import RunKindListView, RunViewSet, TagListView
 
 router = DefaultRouter()
+# No `.json`-style twins of every route: the views do not take a `format` argument (a 500),
+# and the README and schema document one spelling per endpoint.
+router.include_format_suffixes = False
 router.register("runs", RunViewSet, basename="run")
 
 # Before the router, whose format-suffix patterns would take `logs.txt` for the

@@ -9,11 +9,12 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import roles
 from runs import selectors, services
 from runs.api.serializers import (
     RunAnnotateSerializer,
@@ -75,6 +76,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(request=RunLaunchSerializer, responses={201: RunSerializer, 202: RunSerializer})
     def create(self, request: Request) -> Response:
         """Launch a run: validates the kind's parameters and queues it for a worker."""
+        if not kinds_launchable_by(request.user):  # refused before its input is read
+            raise PermissionDenied("You may not launch runs.")
         launch = RunLaunchSerializer(data=request.data)
         launch.is_valid(raise_exception=True)
         try:
@@ -119,6 +122,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
         """Favourite, unfavourite, tag or untag many runs: all of them or none."""
+        if not roles.can_annotate_run(request.user):  # refused before its input is read
+            raise PermissionDenied("You may not change runs.")
         body = RunBulkSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         runs = visible_runs_by_id(request.user, body.validated_data["runs"])

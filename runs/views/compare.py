@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -123,6 +123,8 @@ class ComparisonListView(RoleRequiredMixin, View):
         return render(request, "runs/manage/comparison_list.html", {"comparisons": comparisons})
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        if not roles.can_save_comparison(request.user):  # refused before its input is read
+            raise PermissionDenied
         run_ids = _requested_run_ids(request.POST)
         try:
             comparison = run_compare(user=request.user, run_ids=run_ids)
@@ -163,6 +165,8 @@ class ComparisonDetailView(RoleRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Change the name and notes."""
         saved = comparison_get(user=request.user, pk=pk)
+        if not roles.can_change_comparison(request.user, saved):  # refused before its input is read
+            raise PermissionDenied
         form = ComparisonForm(request.POST)
         if form.is_valid():
             try:

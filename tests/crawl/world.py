@@ -1,0 +1,168 @@
+"""The objects the role matrix and the crawl walk over: one persona per role and
+real objects of every sort a URL can name (runs of each kind with logs and
+artifacts, a saved comparison, an API key, an audit event, admin rows).
+
+Parameters of URL patterns are filled from these objects by name first, then by
+converter, so a new pattern with a known parameter name is crawled unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+
+from accounts.roles import Role
+from tests.crawl.urlmap import Pattern
+
+ANONYMOUS = "anonymous"
+ROLES: tuple[str, ...] = (*[r.value for r in Role], ANONYMOUS)
+# Personas with staff status: the admin site is for them (README: "the admin site needs staff status").
+STAFF_ROLES = frozenset({Role.ADMIN.value, Role.GOVERNANCE_ADMIN.value, Role.ML_ADMIN.value})
+PASSWORD = "pw-for-tests-1"
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    demo_run: Any  # owned by the analyst persona, SUCCEEDED, with logs and an artifact
+    other_run: Any  # owned by the ml_admin persona
+    simulation_run: Any
+    comparison: Any
+    api_key: Any
+    api_secrets: dict[str, str] = field(default_factory=dict)  # role -> an API key of that persona
+    clients: dict[str, Any] = field(default_factory=dict)  # role -> a signed-in test client
+
+
+def build_world() -> World:
+    from accounts.services import api_key_create
+    from runs.models import Run
+    from runs.services import run_create, run_execute
+    from runs.services.compare import comparison_create
+
+    User = get_user_model()
+    users: dict[str, Any] = {}
+    for role in Role:
+        user = User.objects.create_user(
+            username=f"p_{role.value}", password=PASSWORD, is_staff=role.value in STAFF_ROLES
+        )
+        user.groups.set(Group.objects.filter(name=role.value))
+        users[role.value] = user
+    analyst, ml_admin = users[Role.ANALYST], users[Role.ML_ADMIN]
+
+    def launch(kind: str, owner: Any, params: dict[str, Any], tags: list[str]) -> Any:
+        run = run_create(kind=kind, params=params, owner=owner, tags=tags, notes="crawl", enqueue=False)
+        run_execute(run_pk=run.pk)
+        return Run.objects.get(pk=run.pk)
+
+    demo = launch("demo", analyst, {"steps": 2, "step_seconds": 0, "fail_at_step": 0, "seed": 7}, ["crawl"])
+    other = launch("demo", ml_admin, {"steps": 2, "step_seconds": 0, "fail_at_step": 0, "seed": 8}, ["crawl"])
+    simulation = launch("simulation", analyst, {"seed": 7, "n_positions": 2_000}, ["crawl-sim"])
+    comparison = comparison_create(name="crawl", notes="", run_ids=[demo.run_id, other.run_id], actor=analyst)
+    api_key, _ = api_key_create(owner=analyst, name="crawl key")
+    secrets = {role: api_key_create(owner=user, name=f"{role} key")[1] for role, user in users.items()}
+    _admin_rows()
+    return World(users, demo, other, simulation, comparison, api_key, secrets)
+
+
+def _admin_rows() -> None:
+    """One row of every model registered in the admin, so change pages have an object."""
+    from django_celery_beat.models import (
+        ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule,
+    )
+    from django.utils import timezone
+
+    interval, _ = IntervalSchedule.objects.get_or_create(every=30, period=IntervalSchedule.SECONDS)
+    CrontabSchedule.objects.get_or_create(minute="0", hour="3")
+    SolarSchedule.objects.get_or_create(event="sunrise", latitude=48.85, longitude=2.35)
+    ClockedSchedule.objects.get_or_create(clocked_time=timezone.now())
+    PeriodicTask.objects.get_or_create(name="crawl task", defaults={"task": "runs.reap_stale_runs", "interval": interval})
+    empty = [
+        model._meta.label for model in admin.site._registry if not model._default_manager.exists()
+    ]
+    assert not empty, f"no row of {empty}: create one in tests/crawl/world.py so its admin pages are crawled"
+
+
+# ---------------------------------------------------------------------------
+# Filling URL parameters
+# ---------------------------------------------------------------------------
+def _admin_model(pattern: Pattern) -> Any:
+    parts = pattern.route.split("/")
+    if len(parts) > 2 and parts[0] == "admin":
+        try:
+            return apps.get_model(parts[1], parts[2])
+        except (LookupError, ValueError):
+            return None
+    return None
+
+
+def parameter_values(world: World, pattern: Pattern, name: str, converter: str) -> list[str]:
+    """Real values for one parameter of a pattern, most typical first."""
+    from runs.kinds import all_kinds
+    from runs.services.exchange import EXPORT_FORMATS
+
+    sim = world.simulation_run
+    model = _admin_model(pattern)
+    if model is not None and name in ("object_id", "id"):
+        obj = model._default_manager.order_by("pk").first()
+        if model is get_user_model():
+            obj = world.users[Role.VIEWER]
+        return [str(obj.pk)]
+    if name == "run_id":
+        if "simulations" in pattern.route:
+            return [sim.run_id]
+        return [world.demo_run.run_id, sim.run_id]
+    if name == "name" and "simulations" in pattern.route:
+        return list(sim.artifacts.order_by("name").values_list("name", flat=True)[:2])
+    if name == "pk" and "comparison" in pattern.route:
+        return [str(world.comparison.pk)]
+    if name == "kind":
+        return [k.name for k in all_kinds()]
+    if name == "fmt":
+        return list(EXPORT_FORMATS)
+    if name == "format":
+        return [".json"] if converter == "drf_format_suffix" else ["json"]
+    if name == "content_type_id":
+        return [str(ContentType.objects.get_for_model(type(world.demo_run)).pk)]
+    if name == "object_id" and pattern.route.startswith("admin/r/"):
+        return [str(world.demo_run.pk)]
+    if name == "app_label":
+        return ["runs"]
+    if name == "url":  # the admin's catch-all
+        return ["no-such-page/"]
+    # Unknown name: a value by converter, from the fixtures.
+    by_converter = {
+        "int": str(world.comparison.pk),
+        "uuid": str(world.api_key.pk),
+        "slug": "demo",
+        "str": world.demo_run.run_id,
+        "path": world.demo_run.run_id,
+    }
+    if converter in by_converter:
+        return [by_converter[converter]]
+    raise LookupError(
+        f"{pattern.key}: no value for parameter {name!r} (converter {converter!r}); "
+        "teach tests/crawl/world.py:parameter_values where to find one"
+    )
+
+
+def paths_for(world: World, pattern: Pattern, *, every_value: bool) -> list[str]:
+    """Real paths of a pattern: the first value of each parameter, or every combination."""
+    from itertools import product
+
+    from tests.crawl.urlmap import build_path
+
+    names: list[tuple[str, str]] = []
+    build_path(pattern, lambda n, c: names.append((n, c)) or "x")
+    choices = [parameter_values(world, pattern, n, c) for n, c in names]
+    if not every_value:
+        choices = [c[:1] for c in choices]
+    out = []
+    for combo in product(*choices):
+        values = iter(combo)
+        out.append(build_path(pattern, lambda n, c: next(values)))
+    return out

@@ -1,0 +1,229 @@
+"""The role matrix, written once: for every URL pattern, method and role, the answers allowed.
+
+Source: the README's role matrix and accounts/roles.py. Where the product disagrees
+with this table, the product is wrong. Keys are URL pattern names (namespaced), or
+the route for an unnamed pattern. tests/test_role_matrix.py checks every pattern
+of the project against it; tests/crawl/ uses it for every page it walks.
+
+Requests are sent as the persona of each role (tests/crawl/world.py): admin,
+governance_admin and ml_admin have staff status, the others do not; the run named
+in URLs belongs to the analyst persona; the saved comparison too. Unsafe methods
+are sent with an empty body: a role that may act gets past the permission check
+(and may then be told its input is invalid), a role that may not gets 403 (404 for
+an object it may not see) whatever the body.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+ADMIN, GOV, ML, ANALYST, VIEWER = "admin", "governance_admin", "ml_admin", "analyst", "viewer"
+FINOPS_ADMIN, FINOPS_USER, ANON = "finops_admin", "finops_user", "anonymous"
+ROLES = (ADMIN, GOV, ML, ANALYST, VIEWER, FINOPS_ADMIN, FINOPS_USER, ANON)
+AUTHENTICATED = ROLES[:-1]
+STAFF = (ADMIN, GOV, ML)
+
+# Role groups of the README matrix.
+SEE_RUNS = (ADMIN, GOV, ML, ANALYST, VIEWER)  # see simulation, training and demo runs; compare; export
+NO_RUNS = (FINOPS_ADMIN, FINOPS_USER)
+LAUNCH = (ADMIN, ML, ANALYST)  # launch, tag, annotate, favourite, import, save comparisons
+DELETE_THIS_RUN = (ADMIN, ML, ANALYST)  # "any" for admin/ml_admin, "own" for the analyst (owner)
+CANCEL_THIS_RUN = (ADMIN, ML, ANALYST)
+CHANGE_THIS_COMPARISON = (ADMIN, ML, ANALYST)  # the analyst owns it; run deleters may change any
+CLEANUP = (ADMIN, ML)
+GOVERN = (ADMIN, GOV)  # users, roles, all API keys, audit trail
+
+# Answers.
+OK = frozenset({200})
+# An unsafe request with an empty body from a role that may act: done, or refused as invalid input.
+ACTED = frozenset({200, 201, 204, 302, 400, 409, 415})
+FORBIDDEN = frozenset({403})
+NOT_FOUND = frozenset({404})
+TO_LOGIN = frozenset({302})
+UNAUTHORIZED = frozenset({401})
+REDIRECT = frozenset({302})
+
+Rule = dict[str, frozenset[int]]  # role -> allowed status codes
+Entry = dict[str, Rule]  # method -> rule
+
+
+def _rule(allowed: Iterable[str], ok: frozenset[int], *, denied: frozenset[int], anon: frozenset[int],
+          hidden: Iterable[str] = (), special: dict[str, frozenset[int]] | None = None) -> Rule:
+    allowed, hidden = set(allowed), set(hidden)
+    out: Rule = {}
+    for role in ROLES:
+        if role == ANON:
+            out[role] = anon
+        elif role in allowed:
+            out[role] = ok
+        elif role in hidden:
+            out[role] = NOT_FOUND
+        else:
+            out[role] = denied
+    out.update(special or {})
+    return out
+
+
+def page(allowed: Iterable[str], ok: frozenset[int] = OK, **kw) -> Rule:
+    """A page: anonymous visitors go to the login page, refused roles get 403."""
+    return _rule(allowed, ok, denied=FORBIDDEN, anon=TO_LOGIN, **kw)
+
+
+def api(allowed: Iterable[str], ok: frozenset[int] = OK, **kw) -> Rule:
+    """An API endpoint: anonymous callers get 401, refused roles 403, runs they may not see 404."""
+    return _rule(allowed, ok, denied=FORBIDDEN, anon=UNAUTHORIZED, **kw)
+
+
+def same(codes: frozenset[int]) -> Rule:
+    return {role: codes for role in ROLES}
+
+
+def staff_admin(allowed: Iterable[str], ok: frozenset[int] = OK) -> Rule:
+    """An admin page: staff without the permission get 403; everyone else goes to the admin login."""
+    allowed = set(allowed)
+    return {
+        role: (ok if role in allowed else FORBIDDEN) if role in STAFF else TO_LOGIN for role in ROLES
+    }
+
+
+# ---------------------------------------------------------------------------
+# Pages, API: one entry per pattern name
+# ---------------------------------------------------------------------------
+EXPECTED: dict[str, Entry] = {
+    # Sign-in
+    "home": {"GET": page(AUTHENTICATED)},
+    "login": {m: _rule((ANON,), OK, denied=REDIRECT, anon=OK) for m in ("GET", "POST", "PUT")},
+    "logout": {"POST": same(REDIRECT)},
+    # Run pages
+    "runs:list": {"GET": page(SEE_RUNS)},
+    "runs:csv": {"GET": page(SEE_RUNS)},
+    "runs:detail": {"GET": page(SEE_RUNS)},
+    "runs:logs_text": {"GET": page(SEE_RUNS)},
+    "runs:validation": {"GET": page(SEE_RUNS)},
+    "runs:export": {"GET": page(SEE_RUNS)},
+    "runs:launch_choose": {"GET": page(LAUNCH)},
+    "runs:launch": {"GET": page(LAUNCH), "POST": page(LAUNCH, ACTED)},
+    "runs:clone": {"GET": page(LAUNCH), "POST": page(LAUNCH, ACTED)},
+    "runs:annotate": {"POST": page(LAUNCH, ACTED)},
+    "runs:cancel": {"POST": page(CANCEL_THIS_RUN, ACTED)},
+    "runs:import": {"GET": page(LAUNCH), "POST": page(LAUNCH, ACTED)},
+    # The bulk form also carries "compare" and "export", which every run viewer may do.
+    "runs:bulk": {"POST": page(SEE_RUNS, ACTED)},
+    "runs:bulk_delete": {"GET": page(DELETE_THIS_RUN), "POST": page(DELETE_THIS_RUN, ACTED)},
+    "runs:delete": {"GET": page(DELETE_THIS_RUN), "POST": page(DELETE_THIS_RUN, ACTED)},
+    "runs:cleanup": {"GET": page(CLEANUP), "POST": page(CLEANUP, ACTED)},
+    "runs:compare": {"GET": page(SEE_RUNS)},
+    "runs:comparisons": {"GET": page(SEE_RUNS), "POST": page(LAUNCH, ACTED)},
+    "runs:comparison": {"GET": page(SEE_RUNS), "POST": page(CHANGE_THIS_COMPARISON, ACTED)},
+    "runs:comparison_delete": {"POST": page(CHANGE_THIS_COMPARISON, ACTED)},
+    # Simulation pages
+    "simulations:compute": {"GET": page(SEE_RUNS), "POST": page(SEE_RUNS, ACTED)},
+    "simulations:run_report": {"GET": page(SEE_RUNS)},
+    "simulations:run_file": {"GET": page(SEE_RUNS)},
+    # API: schema and docs
+    "api-schema": {"GET": api(AUTHENTICATED)},
+    "api-docs": {"GET": api(AUTHENTICATED, special={ANON: frozenset({401, 403})})},
+    "api-root": {"GET": api(AUTHENTICATED)},
+    # API: runs (finops roles see no run: a run URL is a 404 to them, lists are empty)
+    "run-list": {"GET": api(AUTHENTICATED), "POST": api(LAUNCH, ACTED)},
+    "run-csv": {"GET": api(AUTHENTICATED)},
+    "run-bulk": {"POST": api(LAUNCH, ACTED)},
+    "run-detail": {"GET": api(SEE_RUNS, hidden=NO_RUNS), "PATCH": api(LAUNCH, ACTED, hidden=NO_RUNS)},
+    "run-logs": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
+    "run-logs-text": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
+    "run-logs-text-slash": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
+    "run-cancel": {"POST": api(CANCEL_THIS_RUN, ACTED, hidden=NO_RUNS)},
+    "run-clone": {"POST": api(LAUNCH, ACTED, hidden=NO_RUNS)},
+    "api-run-export": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
+    "api-run-import": {"POST": api(LAUNCH, ACTED)},
+    "api-run-checksum": {"POST": api(CLEANUP, ACTED, hidden=NO_RUNS)},
+    "api-runs-bulk-delete": {"POST": api(DELETE_THIS_RUN, ACTED)},
+    "api-cleanup-plan": {"POST": api(CLEANUP, ACTED)},
+    "api-cleanup-execute": {"POST": api(CLEANUP, ACTED)},
+    "api-kinds": {"GET": api(AUTHENTICATED)},  # the kinds the caller may launch (none for some)
+    "api-tags": {"GET": api(AUTHENTICATED)},  # names from the runs the caller sees: none for some
+    "api-compare": {"GET": api(SEE_RUNS, frozenset({200, 400}))},  # no runs given: 400 saying so
+    "api-comparisons": {"GET": api(SEE_RUNS), "POST": api(LAUNCH, ACTED)},
+    "api-comparison": {
+        "GET": api(SEE_RUNS),
+        "PATCH": api(CHANGE_THIS_COMPARISON, ACTED),
+        "DELETE": api(CHANGE_THIS_COMPARISON, ACTED),
+    },
+    "api-simulations-compute": {"POST": api(SEE_RUNS, ACTED)},
+    "api-simulations-run-report": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
+    "api-simulations-run-file": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
+    # Admin site: staff only; a signed-in non-staff user is sent to the admin login too.
+    "admin:index": {"GET": staff_admin(STAFF)},
+    "admin:login": {"GET": {r: REDIRECT if r in STAFF else OK for r in ROLES}},
+    "admin:logout": {"POST": staff_admin(STAFF, frozenset({200, 302}))},
+    "admin:password_change": {"GET": staff_admin(STAFF), "POST": staff_admin(STAFF)},
+    "admin:password_change_done": {"GET": staff_admin(STAFF)},
+    "admin:jsi18n": {"GET": staff_admin(STAFF)},
+    # Without its query parameters the autocomplete names no model: refused.
+    "admin:autocomplete": {"GET": staff_admin(STAFF, FORBIDDEN)},
+    # A run has no page of its own outside /runs/<run_id>/ known to the admin: 404 for staff.
+    "admin:view_on_site": {"GET": staff_admin(STAFF, frozenset({302, 404}))},
+    "admin:app_list": {"GET": staff_admin(STAFF)},  # crawled with app_label=runs
+    r"admin/(?P<url>.*)$": {"GET": staff_admin(STAFF, NOT_FOUND)},
+}
+
+# ---------------------------------------------------------------------------
+# Admin: who may view, add, change, delete each registered model (staff only)
+# ---------------------------------------------------------------------------
+NOBODY: tuple[str, ...] = ()
+# "list": who may open the changelist when it differs from view ∪ change (e.g. own rows only);
+# "not_theirs": roles to whom the fixture's object is not shown (its pages redirect).
+ADMIN_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "auth.group": {"view": GOVERN, "add": (ADMIN,), "change": (ADMIN,), "delete": (ADMIN,)},
+    "accounts.user": {"view": GOVERN, "add": GOVERN, "change": GOVERN, "delete": (ADMIN,)},
+    # Everyone has own keys (created with the secret shown once, listed to their owner); admin and
+    # governance see and revoke every key; nobody deletes one (revoked keys stay, for the audit trail).
+    # The key of the fixtures belongs to the analyst: to ml_admin it does not exist (the admin redirects).
+    "accounts.apikey": {
+        "view": GOVERN, "add": STAFF, "change": GOVERN, "delete": NOBODY, "list": STAFF, "not_theirs": (ML,),
+    },
+    "accounts.auditevent": {"view": GOVERN, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    # Runs are launched elsewhere; the admin annotates (as the API does) and deletes.
+    "runs.run": {"view": STAFF, "add": NOBODY, "change": (ADMIN, ML), "delete": (ADMIN, ML)},
+    # Tags change through the runs they label (audited), never in the admin.
+    "runs.tag": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    # Written only by services.
+    "simulations.parameterset": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    "simulations.cachedresult": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    **{
+        f"django_celery_beat.{m}": {"view": (ADMIN,), "add": (ADMIN,), "change": (ADMIN,), "delete": (ADMIN,)}
+        for m in ("periodictask", "clockedschedule", "crontabschedule", "solarschedule", "intervalschedule")
+    },
+}
+
+
+def _admin_entries() -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
+    for label, who in ADMIN_MODELS.items():
+        app, model = label.split(".")
+        viewers = tuple({*who["view"], *who["change"]})
+        not_theirs = {role: REDIRECT for role in who.get("not_theirs", ())}
+
+        def obj(allowed: Iterable[str], ok: frozenset[int] = OK) -> Rule:
+            allowed = tuple(allowed)  # refused to every role: refused before the object is looked up
+            return {**staff_admin(allowed, ok), **(not_theirs if allowed else {})}
+
+        name = f"admin:{app}_{model}"
+        out[f"{name}_changelist"] = {"GET": staff_admin(who.get("list", viewers))}
+        out[f"{name}_history"] = {"GET": obj(viewers)}
+        out[f"{name}_add"] = {"GET": staff_admin(who["add"]), "POST": staff_admin(who["add"], ACTED)}
+        out[f"{name}_change"] = {"GET": obj(viewers), "POST": obj(who["change"], ACTED)}
+        out[f"{name}_delete"] = {"GET": obj(who["delete"]), "POST": obj(who["delete"], ACTED)}
+        # The bare object URL redirects to its change page, for any method.
+        out[f"admin/{app}/{model}/<path:object_id>/"] = {
+            m: same(REDIRECT) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        }
+    # The user's password form belongs to whoever may change users.
+    users = ADMIN_MODELS["accounts.user"]["change"]
+    out["admin:auth_user_password_change"] = {"GET": staff_admin(users), "POST": staff_admin(users, ACTED)}
+    return out
+
+
+EXPECTED.update(_admin_entries())
+
+# Patterns fetched with an HTML Accept header in the role matrix (they have no JSON rendering).
+HTML_ONLY = {"api-docs"}
