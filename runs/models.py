@@ -238,6 +238,13 @@ class RunComparison(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="run_comparisons"
     )
     runs = models.ManyToManyField(Run, related_name="comparisons")
+    # The many-to-many keeps no order: the columns' order and the baseline of Δ and Δ%
+    # are stored as saved, so reopening shows exactly what was on screen.
+    run_order = models.JSONField(default=list, blank=True, help_text="Run ids in the order of the columns.")
+    baseline = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The run Δ and Δ% are against; when it is deleted, the first remaining run.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -18,11 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
-from runs.limits import SHOWN_IN_MESSAGES, check_run_id_count, summarise_ids
 from runs.models import Run, RunComparison
 from runs.selectors.cleanup import cleanup_plan
 from runs.selectors.compare import (
     COMPARE_MIN_RUNS,
+    comparison_baseline_id,
     comparison_get,
     comparison_list,
     comparison_run_ids,
@@ -61,26 +61,57 @@ class RowSerializer(serializers.Serializer):
 
 
 class NumberRowSerializer(RowSerializer):
-    deltas = serializers.ListField(child=serializers.FloatField(allow_null=True))
-    delta_pcts = serializers.ListField(child=serializers.FloatField(allow_null=True), help_text="None when the baseline is 0.")
+    label = serializers.CharField()
+    unit = serializers.ChoiceField(
+        choices=["ratio", "amount", "count", "number", "flag", "text"],
+        help_text="How the number reads: a ratio is a fraction (0.0967 is 9.67 %), an amount is money.",
+    )
+    deltas = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="value − baseline value; null for the baseline itself."
+    )
+    delta_pcts = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="Δ / |baseline| × 100; null when the baseline is 0."
+    )
     numeric = serializers.BooleanField()
 
 
 class ProductRowSerializer(NumberRowSerializer):
     product = serializers.CharField()
+    side = serializers.CharField(allow_blank=True)
+
+
+class BreakdownRowSerializer(NumberRowSerializer):
+    item = serializers.CharField()
+    item_label = serializers.CharField()
+    figure = serializers.CharField()
+
+
+class BreakdownSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The metric holding the records, e.g. rwa_by_class.")
+    title = serializers.CharField()
+    item_title = serializers.CharField()
+    figures = inline_serializer(
+        "BreakdownFigure",
+        {"name": serializers.CharField(), "label": serializers.CharField(), "unit": serializers.CharField()},
+        many=True,
+    )
+    rows = BreakdownRowSerializer(many=True)
 
 
 class ComparisonResultSerializer(serializers.Serializer):
-    runs = serializers.ListField(child=serializers.CharField())
-    baseline = serializers.CharField(help_text="The first run: Δ and Δ% are against it.")
+    runs = serializers.ListField(child=serializers.CharField(), help_text="Run ids in column order.")
+    baseline = serializers.CharField(help_text="The run Δ and Δ% are against.")
     metadata = RowSerializer(many=True)
     params = RowSerializer(many=True)
-    metrics = NumberRowSerializer(many=True)
-    by_product = ProductRowSerializer(many=True)
+    metrics = NumberRowSerializer(many=True, help_text="Scalar metrics; nested ones under dotted names.")
+    breakdowns = BreakdownSerializer(
+        many=True, help_text="Metrics holding lists of records (by exposure class, by product), item by item."
+    )
+    by_product = ProductRowSerializer(many=True, help_text="The by-product breakdown as (product, side, figure) rows.")
 
 
 class ComparisonRunIdsField(serializers.ListField):
-    """A saved comparison's run ids, oldest first (the baseline)."""
+    """A saved comparison's run ids, in the order they were saved in."""
 
     child = serializers.CharField()
 
@@ -88,13 +119,24 @@ class ComparisonRunIdsField(serializers.ListField):
         return comparison_run_ids(instance)
 
 
+class ComparisonBaselineField(serializers.CharField):
+    """A saved comparison's baseline run id."""
+
+    def get_attribute(self, instance: RunComparison) -> str | None:
+        return comparison_baseline_id(instance)
+
+
 class SavedComparisonSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True, default=None)
-    runs = ComparisonRunIdsField(help_text="Run ids, 2 to 10; once saved, the oldest run is the baseline.")
+    runs = ComparisonRunIdsField(help_text="Run ids, 2 to 10, in column order; kept in this order.")
+    baseline = ComparisonBaselineField(
+        required=False, allow_null=True,
+        help_text="The run id Δ and Δ% are against, one of runs; the first run when left out.",
+    )
 
     class Meta:
         model = RunComparison
-        fields = ["id", "name", "notes", "owner", "runs", "created_at", "updated_at"]
+        fields = ["id", "name", "notes", "owner", "runs", "baseline", "created_at", "updated_at"]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
 
 
@@ -109,20 +151,13 @@ class SavedComparisonDetailSerializer(SavedComparisonSerializer):
         run_ids = comparison_run_ids(instance)
         if len(run_ids) < COMPARE_MIN_RUNS:
             return None
-        return run_compare(user=self.context["request"].user, run_ids=run_ids).as_dict()
+        return run_compare(
+            user=self.context["request"].user, run_ids=run_ids, baseline=comparison_baseline_id(instance)
+        ).as_dict()
 
 
 class RunIdsSerializer(serializers.Serializer):
-    runs = serializers.ListField(
-        child=serializers.CharField(max_length=100), allow_empty=False,
-        help_text="Run ids, at most RUN_BULK_MAX_IDS (1000 by default).",
-    )
-
-    def validate_runs(self, value: list[str]) -> list[str]:
-        try:
-            return check_run_id_count(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
+    runs = serializers.ListField(child=serializers.CharField(), allow_empty=False)
 
 
 class DaysSerializer(serializers.Serializer):
@@ -131,15 +166,8 @@ class DaysSerializer(serializers.Serializer):
 
 class CleanupExecuteSerializer(DaysSerializer):
     runs = serializers.ListField(
-        child=serializers.CharField(max_length=100),
-        help_text="Run ids of the dry run's to_delete list, at most RUN_BULK_MAX_IDS (1000 by default) at a time.",
+        child=serializers.CharField(), help_text="Exactly the run ids of the dry run's to_delete list."
     )
-
-    def validate_runs(self, value: list[str]) -> list[str]:
-        try:
-            return check_run_id_count(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
 
 
 class CleanupPlanSerializer(serializers.Serializer):
@@ -180,18 +208,23 @@ REFUSED = inline_serializer(
 # Comparing
 # ---------------------------------------------------------------------------
 class CompareView(APIView):
-    """2 to 10 runs side by side; the first is the baseline of Δ and Δ%."""
+    """2 to 10 runs side by side, in the order given; Δ and Δ% are against the baseline (the first unless named)."""
 
     permission_classes = [IsAuthenticated, CanCompareRuns]
 
     @extend_schema(
-        parameters=[OpenApiParameter("runs", str, many=True, required=True, description="Run id, repeated 2 to 10 times.")],
+        parameters=[
+            OpenApiParameter("runs", str, many=True, required=True, description="Run id, repeated 2 to 10 times."),
+            OpenApiParameter("baseline", str, required=False, description="One of the runs; the first when left out."),
+        ],
         responses={200: ComparisonResultSerializer, 400: ERROR, 404: ERROR},
     )
     def get(self, request: Request) -> Response:
         run_ids = [part for value in request.query_params.getlist("runs") for part in value.replace(",", " ").split()]
         try:
-            comparison = run_compare(user=request.user, run_ids=run_ids)
+            comparison = run_compare(
+                user=request.user, run_ids=run_ids, baseline=request.query_params.get("baseline") or None
+            )
         except DjangoValidationError as exc:
             raise _bad_request(exc) from None
         return Response(comparison.as_dict())
@@ -215,6 +248,7 @@ class ComparisonListView(generics.ListCreateAPIView):
                 name=incoming.validated_data["name"],
                 notes=incoming.validated_data.get("notes", ""),
                 run_ids=incoming.validated_data["runs"],
+                baseline=incoming.validated_data.get("baseline") or None,
                 actor=request.user,
             )
         except DjangoValidationError as exc:
@@ -243,6 +277,7 @@ class ComparisonDetailView(generics.RetrieveUpdateDestroyAPIView):
             comparison_update(
                 comparison=saved, actor=request.user,
                 name=data.get("name"), notes=data.get("notes"), run_ids=data.get("runs"),
+                baseline=data.get("baseline") or None,
             )
         except DjangoValidationError as exc:
             raise _bad_request(exc) from None
@@ -272,12 +307,11 @@ class RunBulkDeleteView(APIView):
         runs = list(Run.objects.visible_to(request.user).filter(run_id__in=wanted))
         missing = sorted(set(wanted) - {run.run_id for run in runs})
         if missing:
-            return Response({"detail": f"No such run: {summarise_ids(missing)}. Nothing was deleted."}, status=404)
+            return Response({"detail": f"No such run: {', '.join(missing)}. Nothing was deleted."}, status=404)
         try:
             deleted = runs_delete(runs=runs, actor=request.user)
         except RunsDeleteRefused as exc:
-            detail = f"You may not delete {summarise_ids(exc.refused)}. Nothing was deleted."
-            return Response({"detail": detail, "refused": exc.refused}, status=status.HTTP_403_FORBIDDEN)
+            return Response({"detail": str(exc), "refused": exc.refused}, status=status.HTTP_403_FORBIDDEN)
         except DjangoValidationError as exc:
             raise _bad_request(exc) from None
         return Response({"deleted": deleted, "count": len(deleted)})
@@ -313,14 +347,7 @@ class CleanupExecuteView(APIView):
                 days=incoming.validated_data["days"], run_ids=incoming.validated_data["runs"], actor=request.user
             )
         except CleanupPlanStale as exc:
-            problems = [f"{run_id}: {why}" for run_id, why in sorted(exc.problems.items())]
-            detail = (
-                "The cleanup plan is out of date, nothing was deleted. Make a new dry run. "
-                f"({'; '.join(problems[:SHOWN_IN_MESSAGES])}"
-                + (f"; and {len(problems) - SHOWN_IN_MESSAGES} more" if len(problems) > SHOWN_IN_MESSAGES else "")
-                + ")"
-            )
-            return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
             raise _bad_request(exc) from None
         return Response({"deleted": deleted, "count": len(deleted)})

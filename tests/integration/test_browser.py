@@ -88,9 +88,9 @@ def test_a_person_filters_selects_compares_and_saves_a_comparison(page, real_ser
     page.click("#bulk-submit")
     page.wait_for_url("**/runs/compare/?*")
     assert page.locator("#compare-metrics").is_visible()
-    rows_before = page.locator("#compare-params tbody tr:visible").count()
-    page.check("#diff-toggle")  # only the seed differs between the two runs
-    assert page.locator("#compare-params tbody tr:visible").count() < rows_before
+    rows_differing = page.locator("#compare-params tbody tr:visible").count()  # only the seed differs
+    page.check("#params-show-all")
+    assert page.locator("#compare-params tbody tr:visible").count() > rows_differing
     page.fill("#save-comparison input[name=name]", "Seeds 1 vs 2")
     page.fill("#save-comparison textarea[name=notes]", "same steps, other seed")
     page.click("#save-comparison button[type=submit]")

@@ -1,6 +1,8 @@
 """Comparing runs side by side, and saved comparisons."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -17,6 +19,14 @@ PRODUCTS_A = [
     {"product": "mortgage", "count": 100, "notional": 1000.0, "ead": 900.0, "rwa": 300.0},
     {"product": "sme", "count": 50, "notional": 500.0, "ead": 450.0, "rwa": 0.0},
 ]
+CLASSES_A = [
+    {"exposure_class": "corporate", "count": 10, "ead": 1000.0, "rwa": 1000.0, "risk_weight": 1.0},
+    {"exposure_class": "retail", "count": 20, "ead": 2000.0, "rwa": 1500.0, "risk_weight": 0.75},
+]
+CLASSES_B = [
+    {"exposure_class": "corporate", "count": 10, "ead": 1000.0, "rwa": 1000.0, "risk_weight": 1.0},
+    {"exposure_class": "retail", "count": 22, "ead": 2200.0, "rwa": 1650.0, "risk_weight": 0.75},
+]
 PRODUCTS_B = [
     {"product": "mortgage", "count": 110, "notional": 1100.0, "ead": 990.0, "rwa": 360.0},
     {"product": "sme", "count": 50, "notional": 500.0, "ead": 450.0, "rwa": 45.0},
@@ -28,8 +38,14 @@ PRODUCTS_B = [
 def pair(launch, analyst):
     a = launch(analyst, seed=1, steps=3)
     b = launch(analyst, seed=2, steps=3)
-    Run.objects.filter(pk=a.pk).update(metrics={"mean": 100.0, "zero": 0, "label": "x", "capital": {"cet1": 0.12}, "stats_by_product": PRODUCTS_A})
-    Run.objects.filter(pk=b.pk).update(metrics={"mean": 110.0, "zero": 5, "label": "y", "capital": {"cet1": 0.15}, "stats_by_product": PRODUCTS_B})
+    Run.objects.filter(pk=a.pk).update(metrics={
+        "mean": 100.0, "zero": 0, "label": "x", "capital": {"cet1_ratio": 0.0967}, "total_rwa": 1234567.8,
+        "rwa_by_class": CLASSES_A, "stats_by_product": PRODUCTS_A,
+    })
+    Run.objects.filter(pk=b.pk).update(metrics={
+        "mean": 110.0, "zero": 5, "label": "y", "capital": {"cet1_ratio": 0.1001}, "total_rwa": 1334567.8,
+        "rwa_by_class": CLASSES_B, "stats_by_product": PRODUCTS_B,
+    })
     return Run.objects.get(pk=a.pk), Run.objects.get(pk=b.pk)
 
 
@@ -50,7 +66,7 @@ def test_parameters_are_flagged_when_they_differ(pair, analyst):
     assert _row(comparison.metadata, "Kind").differs is False
 
 
-def test_metrics_carry_delta_and_delta_percent_against_the_first_run(pair, analyst):
+def test_metrics_carry_delta_and_delta_percent_against_the_first_run_by_default(pair, analyst):
     comparison = run_compare(user=analyst, run_ids=[r.run_id for r in pair])
     mean = _row(comparison.metrics, "mean")
     assert mean.values == [100.0, 110.0]
@@ -60,7 +76,8 @@ def test_metrics_carry_delta_and_delta_percent_against_the_first_run(pair, analy
     zero = _row(comparison.metrics, "zero")
     assert zero.deltas == [None, 5] and zero.delta_pcts == [None, None]
     # Nested metrics are flattened; text metrics have no Δ.
-    assert _row(comparison.metrics, "capital.cet1").delta_pcts[1] == pytest.approx(25.0)
+    cet1 = _row(comparison.metrics, "capital.cet1_ratio")
+    assert cet1.unit == "ratio" and cet1.delta_pcts[1] == pytest.approx(0.34 / 0.0967)
     label = _row(comparison.metrics, "label")
     assert label.numeric is False and label.deltas == [None, None] and label.differs is True
 
@@ -82,11 +99,18 @@ def test_figures_by_product_are_compared(pair, analyst):
     assert comparison.product_chart["labels"] == ["mortgage", "sme", "card"]
 
 
-def test_the_chart_has_one_dataset_per_run_over_the_numeric_metrics(pair, analyst):
+def test_the_chart_has_one_dataset_per_run_over_the_ratios_in_percent(pair, analyst):
     chart = run_compare(user=analyst, run_ids=[r.run_id for r in pair]).chart
     assert [d["label"] for d in chart["datasets"]] == [r.run_id for r in pair]
-    assert "label" not in chart["labels"] and "mean" in chart["labels"]
-    assert chart["datasets"][1]["data"][chart["labels"].index("mean")] == 110.0
+    # Ratios share a scale; amounts and counts beside them would flatten them.
+    assert chart["labels"] == ["Capital › CET1 ratio"] and chart["unit"] == "%"
+    assert chart["datasets"][1]["data"] == [pytest.approx(10.01)]
+
+
+def test_without_ratios_the_chart_shows_the_plain_numbers(launch, analyst):
+    runs = [launch(analyst, seed=s) for s in (1, 2)]
+    chart = run_compare(user=analyst, run_ids=[r.run_id for r in runs]).chart
+    assert "Mean" in chart["labels"] and chart["unit"] == ""
 
 
 @pytest.mark.parametrize("count", [1, 11])
@@ -120,16 +144,102 @@ def test_runs_the_user_may_not_see_are_404(launch, secret_kind, analyst, admin_u
 # ---------------------------------------------------------------------------
 # Pages
 # ---------------------------------------------------------------------------
-def test_the_page_shows_runs_side_by_side_with_the_toggle_and_chart(pair, client_for, viewer):
-    response = client_for(viewer).get(f"/runs/compare/?runs={pair[0].run_id}&runs={pair[1].run_id}")
+def _compare_page(client, *run_ids, **query):
+    params = "&".join([f"runs={','.join(run_ids)}"] + [f"{k}={v}" for k, v in query.items()])
+    return client.get(f"/runs/compare/?{params}")
+
+
+def _cell_texts(html, table_id, row_key):
+    """The text of each run's cell of one row of a figures table."""
+    table = html[html.index(f'id="{table_id}"'):]
+    table = table[:table.index("</table>")]
+    row = table[table.index(f'data-row="{row_key}"'):]
+    row = row[:row.index("</tr>")]
+    return [re.sub(r"<[^>]+>", " ", cell).split() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+def test_the_page_shows_differences_first_with_cards_toggle_and_charts(pair, client_for, viewer):
+    response = _compare_page(client_for(viewer), *(r.run_id for r in pair))
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="diff-toggle"' in html and "vendor/chart.umd.min.js" in html and "js/compare.js" in html
-    assert '<tr class="differs" data-param="seed">' in html
-    assert '<tr class="same" data-param="steps">' in html
-    assert "Δ +10" in html and "(+10.00%)" in html and "(Δ% n/a)" in html
-    assert 'id="metrics-chart-data"' in html and 'id="product-chart"' in html
+    # A card per run with its key facts; the first run is the marked baseline.
+    assert html.count('class="cmp-card') == 2 and 'class="cmp-card is-baseline" data-run="%s"' % pair[0].run_id in html
+    assert pair[0].params_hash[:12] in html and f'href="/runs/{pair[0].run_id}/"' in html
+    # Parameters that differ are rows to see; the same ones are there for "show all".
+    assert '<tr class="differs" data-param="seed">' in html and '<tr class="same" data-param="steps">' in html
+    assert 'id="params-show-all"' in html
+    assert "vendor/chart.umd.min.js" in html and "js/compare.js" in html and 'id="chart-overview-data"' in html
     assert 'id="save-comparison"' not in html  # a viewer may not save
+
+
+def test_figures_read_as_on_the_run_page_with_delta_and_delta_percent(pair, client_for, viewer):
+    from simulations.templatetags.simulation_tags import eur, pct
+
+    html = _compare_page(client_for(viewer), *(r.run_id for r in pair)).content.decode()
+    # A ratio is a percentage, as the simulation run page writes it; its Δ is in points.
+    base, other = _cell_texts(html, "metrics-ratio", "capital.cet1_ratio")
+    assert base == [pct(0.0967)] == ["9.67%"]
+    assert other == [pct(0.1001), "+0.34", "pp", "+" + pct(0.34 / 0.0967 / 100)]
+    # Money with thousands separators, as the run page's eur filter writes it.
+    base, other = _cell_texts(html, "metrics-amount", "total_rwa")
+    assert base == [eur(1234567.8)] and other == [eur(1334567.8), "+100,000", "+" + pct(100000 / 1234567.8)]
+    # Against a zero baseline Δ% does not exist; a change from zero is highlighted anyway.
+    base, other = _cell_texts(html, "metrics-count", "zero")
+    assert other == ["5", "+5"]
+    assert 'class="cmp-row differs significant" data-row="zero"' in html
+
+
+def test_no_json_blob_reaches_a_cell_nested_lists_get_their_own_section(pair, client_for, viewer):
+    html = _compare_page(client_for(viewer), *(r.run_id for r in pair)).content.decode()
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)
+    assert cells and not [c for c in cells if "{" in c or "[{" in c]
+    assert 'id="compare-rwa_by_class"' in html and 'id="compare-stats_by_product"' in html
+    assert _cell_texts(html, "rwa_by_class-rwa", "retail")[1] == ["1,650", "+150", "+" + "10.00%"]
+    assert _cell_texts(html, "rwa_by_class-rwa", "corporate")[1] == ["1,000", "no", "change"]
+
+
+def test_the_threshold_decides_what_is_highlighted_and_stays_in_the_links(pair, client_for, viewer):
+    ids = [r.run_id for r in pair]
+    client = client_for(viewer)
+    low = _compare_page(client, *ids, threshold="1").content.decode()
+    high = _compare_page(client, *ids, threshold="50").content.decode()
+    # mean +10 %, cet1 +3.5 %: highlighted at 1 %, not at 50 %.
+    assert 'class="cmp-row differs significant" data-row="mean"' in low
+    assert 'class="cmp-row differs" data-row="mean"' in high
+    assert 'value="50"' in high and "threshold=50" in high  # kept in the baseline links
+    # A threshold that is not a number falls back to the default rather than failing.
+    assert _compare_page(client, *ids, threshold="abc").context["threshold"] == "1"
+
+
+def test_the_baseline_is_chosen_in_the_url_and_marked(pair, client_for, viewer):
+    ids = [r.run_id for r in pair]
+    response = _compare_page(client_for(viewer), *ids, baseline=ids[1])
+    assert response.status_code == 200
+    comparison = response.context["comparison"]
+    assert comparison.run_ids == ids and comparison.baseline.run_id == ids[1]
+    assert _row(comparison.metrics, "mean").deltas == [pytest.approx(-10.0), None]
+    html = response.content.decode()
+    assert f'class="cmp-card is-baseline" data-run="{ids[1]}"' in html
+    assert f'<option value="{ids[1]}" selected>' in html
+
+
+def test_a_baseline_outside_the_runs_is_refused(pair, launch, client_for, viewer):
+    other = launch(None, seed=9)
+    response = _compare_page(client_for(viewer), *(r.run_id for r in pair), baseline=other.run_id)
+    assert response.status_code == 400 and b"not one of the compared runs" in response.content
+    with pytest.raises(ValidationError):
+        run_compare(user=viewer, run_ids=[r.run_id for r in pair], baseline=other.run_id)
+
+
+def test_the_page_has_no_inline_script_or_handler(pair, client_for, analyst):
+    """The Content-Security-Policy allows scripts from our own files only."""
+    client = client_for(analyst)
+    saved = comparison_create(name="csp", run_ids=[r.run_id for r in pair], actor=analyst)
+    for url in (f"/runs/compare/?runs={pair[0].run_id},{pair[1].run_id}", f"/runs/comparisons/{saved.pk}/", "/runs/compare/"):
+        html = client.get(url).content.decode()
+        for tag in re.findall(r"<script[^>]*>", html):
+            assert "src=" in tag or 'type="application/json"' in tag, (url, tag)
+        assert not re.search(r"\son[a-z]+=", html), url
 
 
 def test_the_page_accepts_a_comma_separated_list(pair, client_for, analyst):
@@ -306,3 +416,134 @@ def test_the_api_refuses_to_save_for_a_viewer_or_with_bad_runs(pair, client_for,
     bad = client_for(analyst).post("/api/comparisons/", {"name": "n", "runs": ids[:1]}, content_type="application/json")
     assert bad.status_code == 400 and "2 to 10" in bad.json()["detail"]
     assert not RunComparison.objects.exists()
+
+
+# ---------------------------------------------------------------------------
+# A saved comparison keeps its column order and its baseline
+# ---------------------------------------------------------------------------
+def test_saving_from_the_page_keeps_the_order_and_baseline_on_screen(pair, client_for, analyst):
+    """Opened from the run list, newest first: the newest run is the baseline; saved, it stays so."""
+    older, newer = pair
+    client = client_for(analyst)
+    shown = _compare_page(client, newer.run_id, older.run_id)
+    shown_delta = _row(shown.context["comparison"].metrics, "mean").deltas
+    assert shown_delta == [None, pytest.approx(-10.0)]  # the older run against the newer
+    # The page's own save form, as a browser posts it.
+    html = shown.content.decode()
+    form = html[html.index('id="save-comparison"'):html.index("</form>", html.index('id="save-comparison"'))]
+    posted = dict(re.findall(r'<input type="hidden" name="(baseline)" value="([^"]+)"', form))
+    runs = re.findall(r'<input type="hidden" name="runs" value="([^"]+)"', form)
+    response = client.post("/runs/comparisons/", {"name": "newest first", "runs": runs, **posted})
+    saved = RunComparison.objects.get()
+    assert response.status_code == 302
+    reopened = client.get(f"/runs/comparisons/{saved.pk}/")
+    # Every Δ is the one that was on screen.
+    assert _row(reopened.context["comparison"].metrics, "mean").deltas == shown_delta
+    assert reopened.context["comparison"].run_ids == [newer.run_id, older.run_id]
+    assert reopened.context["comparison"].baseline.run_id == newer.run_id
+    # The API reads the same comparison the same way.
+    body = client.get(f"/api/comparisons/{saved.pk}/").json()
+    assert body["runs"] == [newer.run_id, older.run_id] and body["baseline"] == newer.run_id
+    assert body["comparison"]["baseline"] == newer.run_id
+    assert next(r for r in body["comparison"]["metrics"] if r["name"] == "mean")["deltas"] == shown_delta
+
+
+def test_saving_keeps_a_baseline_that_is_not_the_first_column(pair, client_for, analyst):
+    ids = [r.run_id for r in pair]
+    client = client_for(analyst)
+    client.post("/runs/comparisons/", {"name": "against the second", "runs": ids, "baseline": ids[1]})
+    saved = RunComparison.objects.get()
+    assert saved.run_order == ids and saved.baseline_id == pair[1].pk
+    reopened = client.get(f"/runs/comparisons/{saved.pk}/").context["comparison"]
+    assert reopened.run_ids == ids and reopened.baseline.run_id == ids[1]
+    # Looking at it against another run does not change what is saved.
+    other_view = client.get(f"/runs/comparisons/{saved.pk}/?baseline={ids[0]}").context["comparison"]
+    assert other_view.baseline.run_id == ids[0]
+    assert RunComparison.objects.get().baseline_id == pair[1].pk
+
+
+def test_the_api_saves_the_order_and_baseline_and_changes_them(pair, launch, client_for, analyst):
+    third = launch(analyst, seed=3)
+    ids = [pair[1].run_id, third.run_id, pair[0].run_id]
+    api = client_for(analyst)
+    created = api.post(
+        "/api/comparisons/", {"name": "three", "runs": ids, "baseline": third.run_id}, content_type="application/json"
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["runs"] == ids and body["baseline"] == third.run_id and body["comparison"]["baseline"] == third.run_id
+    live = api.get(f"/api/compare/?runs={','.join(ids)}&baseline={third.run_id}").json()
+    assert body["comparison"]["metrics"] == live["metrics"]
+    listed = api.get("/api/comparisons/").json()["results"][0]
+    assert listed["runs"] == ids and listed["baseline"] == third.run_id
+    pk = body["id"]
+    changed = api.patch(f"/api/comparisons/{pk}/", {"baseline": ids[0]}, content_type="application/json")
+    assert changed.status_code == 200 and changed.json()["baseline"] == ids[0] and changed.json()["runs"] == ids
+    # New runs without a baseline keep the current one when it is among them.
+    reordered = api.patch(f"/api/comparisons/{pk}/", {"runs": ids[::-1]}, content_type="application/json").json()
+    assert reordered["runs"] == ids[::-1] and reordered["baseline"] == ids[0]
+    refused = api.patch(f"/api/comparisons/{pk}/", {"runs": ids[1:], "baseline": ids[0]}, content_type="application/json")
+    assert refused.status_code == 400 and "not one of the compared runs" in refused.json()["detail"]
+    assert RunComparison.objects.get().run_order == ids[::-1]  # nothing half-written
+
+
+def test_the_api_refuses_to_save_a_baseline_outside_the_runs(pair, launch, client_for, analyst):
+    other = launch(analyst, seed=9)
+    response = client_for(analyst).post(
+        "/api/comparisons/", {"name": "n", "runs": [r.run_id for r in pair], "baseline": other.run_id},
+        content_type="application/json",
+    )
+    assert response.status_code == 400 and "not one of the compared runs" in response.json()["detail"]
+    assert not RunComparison.objects.exists()
+
+
+def test_the_compare_api_takes_a_baseline_and_gives_breakdowns(pair, client_for, viewer):
+    ids = [r.run_id for r in pair]
+    api = client_for(viewer)
+    body = api.get(f"/api/compare/?runs={ids[0]}&runs={ids[1]}&baseline={ids[1]}").json()
+    assert body["runs"] == ids and body["baseline"] == ids[1]
+    mean = next(r for r in body["metrics"] if r["name"] == "mean")
+    assert mean["deltas"] == [pytest.approx(-10.0), None] and mean["unit"] == "number"
+    cet1 = next(r for r in body["metrics"] if r["name"] == "capital.cet1_ratio")
+    assert cet1["unit"] == "ratio" and cet1["values"] == [0.0967, 0.1001]  # raw numbers; formatting is the page's
+    by_class = next(b for b in body["breakdowns"] if b["key"] == "rwa_by_class")
+    retail = next(r for r in by_class["rows"] if r["item"] == "retail" and r["figure"] == "rwa")
+    assert retail["values"] == [1500.0, 1650.0] and retail["delta_pcts"] == [pytest.approx(-100 / 11), None]
+    assert api.get(f"/api/compare/?runs={ids[0]}&runs={ids[1]}&baseline=nope").status_code == 400
+
+
+def test_the_saved_baseline_is_edited_on_the_page(pair, client_for, analyst):
+    ids = [r.run_id for r in pair]
+    saved = comparison_create(name="n", run_ids=ids, actor=analyst)
+    client = client_for(analyst)
+    assert client.post(f"/runs/comparisons/{saved.pk}/", {"name": "n", "baseline": ids[1]}).status_code == 302
+    assert RunComparison.objects.get().baseline_id == pair[1].pk
+    refused = client.post(f"/runs/comparisons/{saved.pk}/", {"name": "n", "baseline": "run_nope"})
+    assert refused.status_code == 400 and RunComparison.objects.get().baseline_id == pair[1].pk
+
+
+def test_when_the_baseline_run_is_deleted_the_first_remaining_run_is_the_baseline(launch, analyst):
+    from runs.selectors.compare import comparison_baseline_id, comparison_run_ids
+    from runs.services.manage import run_delete
+
+    a, b, c = (launch(analyst, seed=s) for s in (1, 2, 3))
+    saved = comparison_create(name="n", run_ids=[c.run_id, b.run_id, a.run_id], baseline=b.run_id, actor=analyst)
+    run_delete(run=b, actor=analyst)
+    saved = RunComparison.objects.get(pk=saved.pk)
+    assert comparison_run_ids(saved) == [c.run_id, a.run_id] and comparison_baseline_id(saved) == c.run_id
+
+
+def test_comparisons_saved_before_the_order_was_kept_show_what_they_showed(launch, analyst):
+    """The migration records what older saved comparisons showed: oldest first, the oldest the baseline."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("runs.migrations.0009_comparison_order")
+    older = launch(analyst, seed=1, age_days=2)
+    newer = launch(analyst, seed=2)
+    legacy = RunComparison.objects.create(name="legacy")
+    legacy.runs.set([newer, older])
+    migration.keep_what_was_shown(apps, None)
+    legacy.refresh_from_db()
+    assert legacy.run_order == [older.run_id, newer.run_id] and legacy.baseline_id == older.pk
