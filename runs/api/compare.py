@@ -301,6 +301,8 @@ class RunBulkDeleteView(APIView):
         responses={200: DeletedSerializer, 400: ERROR, 403: REFUSED, 404: ERROR},
     )
     def post(self, request: Request) -> Response:
+        if not roles.can_delete_some_runs(request.user):  # refused before its input is read
+            raise PermissionDenied("You may not delete runs.")
         incoming = RunIdsSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         wanted = list(dict.fromkeys(incoming.validated_data["runs"]))

@@ -217,7 +217,8 @@ class RunCsvView(RoleRequiredMixin, View):
     """The run list as CSV, with exactly the filters of the page."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        run_filter = RunFilter(request.GET or None, queryset=selectors.run_list(user=request.user), request=request)
+        # Bound even when empty: an unbound filter set is never valid, and "no filter" means every run.
+        run_filter = RunFilter(request.GET, queryset=selectors.run_list(user=request.user), request=request)
         if not run_filter.is_valid():
             return HttpResponse(f"Bad filter: {run_filter.errors.as_text()}", status=400, content_type="text/plain")
         response = StreamingHttpResponse(runs_csv_rows(run_filter.qs), content_type="text/csv")
@@ -351,6 +352,7 @@ class RunBulkDeleteView(RoleRequiredMixin, View):
     """Confirm, then delete the runs ticked in the list: all of them or none."""
 
     template_name = "runs/bulk_delete.html"
+    allowed = staticmethod(roles.can_delete_some_runs)
 
     def _runs(self, request: HttpRequest, run_ids: list[str]) -> list[Any]:
         if len(run_ids) > bulk_max_ids():
