@@ -7,12 +7,12 @@ from typing import Iterator
 import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 
 from runs.kinds import all_kinds
-from runs.models import Run, RunStatus, RunTrigger
+from runs.models import Run, RunFavourite, RunStatus, RunTrigger
 
 PERIOD_CHOICES = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")]
 SORTABLE = (
@@ -26,7 +26,7 @@ SORTABLE = (
     ("finished_at", "finished_at"),
     ("duration_seconds", "duration"),
     ("progress", "progress"),
-    ("is_favourite", "favourite"),
+    ("is_my_favourite", "favourite"),  # the caller's own star, annotated by selectors.run_list
 )
 
 
@@ -83,7 +83,7 @@ class RunFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices, distinct=False, validators=[bounded_values])
     kind = django_filters.MultipleChoiceFilter(choices=KindChoices(), distinct=False, validators=[bounded_values])
     trigger = django_filters.MultipleChoiceFilter(choices=RunTrigger.choices, distinct=False, validators=[bounded_values])
-    favourite = django_filters.BooleanFilter(field_name="is_favourite", label="Favourites only")
+    favourite = django_filters.BooleanFilter(method="filter_favourite", label="My favourites only")
     tag = django_filters.CharFilter(
         method="filter_tag", label="Tag", validators=[bounded_values],
         help_text="Comma-separated tag names; a run must hold all of them (at most RUN_FILTER_MAX_VALUES).",
@@ -125,6 +125,14 @@ class RunFilter(django_filters.FilterSet):
             .values("run_id")
         )
         return queryset.filter(pk__in=holding_all)
+
+    def filter_favourite(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        """The caller's own favourites (or, with false, the runs the caller did not star)."""
+        if value is None:
+            return queryset
+        user = getattr(self.request, "user", None)
+        mine = RunFavourite.objects.filter(run=OuterRef("pk"), user_id=getattr(user, "pk", None))
+        return queryset.filter(Exists(mine)) if value else queryset.exclude(Exists(mine))
 
     def filter_period(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(created_at__gte=timezone.now() - timedelta(days=int(value)))

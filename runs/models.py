@@ -253,3 +253,18 @@ class RunComparison(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RunFavourite(models.Model):
+    """One user's star on one run. Each user has their own favourites; a run that
+    anyone starred is kept by cleanup (Run.is_favourite says "starred by someone")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="run_favourites")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "run"], name="run_favourite_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ★ {self.run_id}"

@@ -2,10 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs.kinds import all_kinds, get_kind
 from runs.models import Run, RunLog, RunTrigger
+from runs.selectors.core import run_is_my_favourite
+
+
+def _caller(context: dict[str, Any]) -> Any:
+    request = context.get("request")
+    return getattr(request, "user", None)
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -13,7 +21,13 @@ class RunSerializer(serializers.ModelSerializer):
     parent = serializers.CharField(source="parent.run_id", read_only=True, default=None)
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     is_demo = serializers.SerializerMethodField()
+    is_favourite = serializers.SerializerMethodField(
+        help_text="Whether you starred this run (favourites are per user)."
+    )
     logs_url = serializers.CharField(read_only=True)
+    # Provenance: an imported run's results were not computed here (never cached, never served to others).
+    is_imported = serializers.BooleanField(read_only=True)
+    is_data_only = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Run
@@ -22,8 +36,13 @@ class RunSerializer(serializers.ModelSerializer):
             "seed", "metrics", "checksum", "is_favourite", "tags", "notes", "parent", "created_at",
             "started_at", "finished_at", "duration_seconds", "progress", "heartbeat_at",
             "error_message", "code_version", "worker", "cancel_requested", "logs_url",
+            "origin", "is_imported", "is_data_only", "imported_at", "imported_from",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_is_favourite(self, run: Run) -> bool:
+        return run_is_my_favourite(run, _caller(self.context))
 
     def get_is_demo(self, run: Run) -> bool:
         try:
@@ -90,7 +109,7 @@ class RunAnnotateSerializer(serializers.Serializer):
         """The run's current annotations: the browsable API fills its PATCH form with
         them (a run's tags are a related manager, which the list field cannot read)."""
         return {
-            "is_favourite": bool(getattr(run, "is_favourite", False)),
+            "is_favourite": run_is_my_favourite(run, _caller(self.context)),
             "tags": sorted(t.name for t in run.tags.all()),
             "notes": run.notes,
         }

@@ -3,24 +3,53 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 
-from runs.models import Run, RunLog, RunStatus
+from runs.models import Run, RunFavourite, RunLog, RunStatus
+
+
+def with_my_favourite(queryset: QuerySet[Run], user: Any) -> QuerySet[Run]:
+    """Annotate `is_my_favourite`: whether this user starred the run (favourites are per user)."""
+    mine = RunFavourite.objects.filter(run=OuterRef("pk"), user_id=getattr(user, "pk", None))
+    return queryset.annotate(is_my_favourite=Exists(mine))
+
+
+def run_is_my_favourite(run: Run, user: Any) -> bool:
+    """Whether `user` starred `run`: the annotation when the run came from run_list or
+    run_get, one query otherwise (a run just created or changed)."""
+    annotated = getattr(run, "is_my_favourite", None)
+    if annotated is not None:
+        return bool(annotated)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return RunFavourite.objects.filter(run=run, user=user).exists()
+
+
+def run_favourite_others(*, run: Run, user: Any) -> dict[str, Any]:
+    """Who else keeps this run from cleanup with a star: `favourite_others` (how many
+    other users starred it) and `favourite_shared` (a star from before favourites were
+    per user, which no one holds but cleanup still honours)."""
+    others = RunFavourite.objects.filter(run=run).exclude(user_id=getattr(user, "pk", None)).count()
+    shared = bool(run.is_favourite and not others and not run_is_my_favourite(run, user))
+    return {"favourite_others": others, "favourite_shared": shared}
 
 
 def run_list(*, user: Any) -> QuerySet[Run]:
-    return (
+    return with_my_favourite(
         Run.objects.visible_to(user)
         .select_related("owner", "parent")
         .prefetch_related("tags")
-        .defer("params", "metrics", "notes")
+        .defer("params", "metrics", "notes"),
+        user,
     )
 
 
 def run_get(*, user: Any, run_id: str) -> Run:
     """The run with this human id or UUID, if the user may see it (404 otherwise)."""
-    queryset = Run.objects.visible_to(user).select_related("owner", "parent").prefetch_related("tags")
+    queryset = with_my_favourite(
+        Run.objects.visible_to(user).select_related("owner", "parent").prefetch_related("tags"), user
+    )
     lookup = {"run_id": run_id}
     if len(run_id) == 36 and run_id.count("-") == 4:
         lookup = {"pk": run_id}

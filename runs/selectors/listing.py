@@ -8,11 +8,12 @@ from typing import Iterator
 from django.db.models import QuerySet
 
 from runs.models import Run, RunLog
+from runs.textsafe import csv_row
 
 CSV_COLUMNS = [
     "run_id", "id", "kind", "status", "trigger", "owner", "created_at", "started_at", "finished_at",
     "duration_seconds", "progress", "is_favourite", "tags", "parent", "seed", "params_hash", "checksum",
-    "notes", "error_message", "code_version", "worker", "params", "metrics",
+    "notes", "error_message", "code_version", "worker", "params", "metrics", "origin", "imported_at",
 ]
 
 
@@ -28,7 +29,11 @@ def _iso(value) -> str:
 
 
 def runs_csv_rows(queryset: QuerySet[Run]) -> Iterator[str]:
-    """Stream the runs as CSV lines, header first, every column, in the queryset's order."""
+    """Stream the runs as CSV lines, header first, every column, in the queryset's order.
+
+    Text cells go through runs.textsafe.csv_row: notes, tags or an imported worker name
+    starting with "=", "+", "-", "@", a tab or a CR never become a formula in a spreadsheet.
+    """
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     rows = (
@@ -37,18 +42,20 @@ def runs_csv_rows(queryset: QuerySet[Run]) -> Iterator[str]:
         .defer(None)  # the list defers params/metrics/notes; the export wants them all
     )
     for run in rows.iterator(chunk_size=2000):
-        yield writer.writerow([
+        yield writer.writerow(csv_row([
             run.run_id, str(run.pk), run.kind, run.status, run.trigger,
             run.owner.username if run.owner else "",
             _iso(run.created_at), _iso(run.started_at), _iso(run.finished_at),
             "" if run.duration_seconds is None else f"{run.duration_seconds:.3f}",
-            run.progress, "yes" if run.is_favourite else "no",
+            # The caller's own star when the list came from run_list (favourites are per user).
+            run.progress, "yes" if getattr(run, "is_my_favourite", run.is_favourite) else "no",
             ";".join(sorted(t.name for t in run.tags.all())),
             run.parent.run_id if run.parent else "",
             "" if run.seed is None else run.seed,
             run.params_hash, run.checksum, run.notes, run.error_message, run.code_version, run.worker,
             json.dumps(run.params, sort_keys=True), json.dumps(run.metrics, sort_keys=True),
-        ])
+            run.origin, _iso(run.imported_at),
+        ]))
 
 
 def run_log_text(*, run: Run, level: str | None = None) -> Iterator[str]:

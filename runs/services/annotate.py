@@ -9,10 +9,11 @@ from typing import Any, Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from accounts import roles
 from accounts.services import audit_record
-from runs.models import Run, RunTrigger, Tag
+from runs.models import Run, RunFavourite, RunTrigger, Tag
 from runs.services.lifecycle import run_create, run_log
 
 MAX_TAG_LENGTH = 64
@@ -64,15 +65,13 @@ def run_annotate(
     """Change any of favourite, tags and notes; what is None stays as it is."""
     _require_annotate(actor, [run])
     changed: dict[str, Any] = {}
-    if is_favourite is not None and is_favourite != run.is_favourite:
-        run.is_favourite = is_favourite
+    if is_favourite is not None and _favourites_set(runs=[run], user=actor, value=is_favourite):
         changed["is_favourite"] = is_favourite
+        run.refresh_from_db(fields=["is_favourite"])
     if notes is not None and notes != run.notes:
         run.notes = notes
         changed["notes"] = True
-    fields = [f for f in ("is_favourite", "notes") if f in changed]
-    if fields:
-        run.save(update_fields=fields)
+        run.save(update_fields=["notes"])
     if tags is not None:
         names = clean_tag_names(tags)
         run.tags.set(_tags(names))
@@ -82,10 +81,36 @@ def run_annotate(
     return run
 
 
+def _favourites_set(*, runs: list[Run], user: Any, value: bool) -> int:
+    """Star or unstar these runs for `user` alone; return how many changed.
+
+    Run.is_favourite stays "starred by someone" (what cleanup keeps): set with the
+    first star, cleared when the last star is removed. A run starred before stars
+    were per user and never starred since keeps its shared flag."""
+    ids = [r.pk for r in runs]
+    mine = RunFavourite.objects.filter(user=user, run_id__in=ids)
+    if value:
+        have = set(mine.values_list("run_id", flat=True))
+        RunFavourite.objects.bulk_create(
+            [RunFavourite(user=user, run_id=pk) for pk in ids if pk not in have], ignore_conflicts=True
+        )
+        Run.objects.filter(pk__in=ids, is_favourite=False).update(is_favourite=True)
+        return len(set(ids) - have)
+    removed = set(mine.values_list("run_id", flat=True))
+    mine.delete()
+    if removed:
+        Run.objects.filter(pk__in=removed).exclude(Exists(RunFavourite.objects.filter(run=OuterRef("pk")))).update(
+            is_favourite=False
+        )
+    return len(removed)
+
+
 @transaction.atomic
 def runs_set_favourite(*, runs: list[Run], actor: Any, value: bool) -> int:
+    """Star or unstar these runs for the actor (their own favourites, no one else's)."""
     _require_annotate(actor, runs)
-    count = Run.objects.filter(pk__in=[r.pk for r in runs]).update(is_favourite=value)
+    _favourites_set(runs=runs, user=actor, value=value)
+    count = len(runs)
     audit_record(actor=actor, action="runs.favourite" if value else "runs.unfavourite",
                  target=f"{count} runs", detail={"runs": [r.run_id for r in runs]})
     return count

@@ -23,6 +23,7 @@ from runs.kinds import UnknownKindError, get_kind, kinds_launchable_by
 from runs.limits import bulk_max_ids, summarise_ids
 from runs.models import LogLevel, RunTrigger
 from runs.pagination import CachedCountPaginator
+from runs.selectors.core import run_favourite_others
 from runs.selectors.listing import run_log_text, runs_csv_rows
 from runs.selectors.validation import run_validation
 from runs.services.manage import runs_delete
@@ -126,6 +127,7 @@ class RunDetailView(RoleRequiredMixin, TemplateView):
             can_annotate=roles.can_annotate_run(request.user, run),
             can_clone=kind is not None and roles.can_launch_run(request.user, kind.launch_permission),
             can_delete=roles.can_delete_run(request.user, run),
+            **run_favourite_others(run=run, user=request.user),
         )
         return context
 

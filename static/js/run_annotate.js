@@ -25,6 +25,20 @@
     status.className = bad ? "error-text" : "muted";
   }
 
+  // The tag chips of the run's metadata box, redrawn after an inline save.
+  function drawTags(names) {
+    var box = document.getElementById("run-tags");
+    if (!box) { return; }
+    box.textContent = "";
+    if (!names.length) { box.textContent = "—"; return; }
+    names.forEach(function (n) {
+      var chip = document.createElement("span");
+      chip.className = "pill";
+      chip.textContent = n;
+      box.appendChild(chip);
+    });
+  }
+
   if (form) {
     var api = form.dataset.api;
     var tags = document.getElementById("id_tags");
@@ -37,6 +51,7 @@
       say("Saving…");
       patch(api, { tags: names }).then(function (run) {
         tags.value = run.tags.join(", ");
+        drawTags(run.tags);
         say("Tags saved.");
       }).catch(function (e) { say("Not saved: " + e.message, true); });
     };
@@ -76,8 +91,16 @@
       var next = button.dataset.value !== "1";
       patch(form.dataset.api, { is_favourite: next }).then(function (run) {
         button.dataset.value = run.is_favourite ? "1" : "0";
-        button.textContent = run.is_favourite ? "★ Favourite" : "☆ Mark favourite";
+        button.textContent = run.is_favourite ? "★ My favourite" : "☆ Mark favourite";
       }).catch(function (err) { say("Not saved: " + err.message, true); });
+    });
+  }
+
+  // Cancelling stops a worker and drops partial results: ask first.
+  var cancelForm = document.getElementById("cancel-form");
+  if (cancelForm) {
+    cancelForm.addEventListener("submit", function (e) {
+      if (!window.confirm(cancelForm.dataset.confirm)) { e.preventDefault(); }
     });
   }
 

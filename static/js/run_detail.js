@@ -36,6 +36,14 @@
         td.appendChild(pre); tr.appendChild(td); logsBody.appendChild(tr);
         lastLogId = Math.max(lastLogId, log.id);
       });
+      if (data.results.length) {
+        var counter = document.getElementById("run-log-count");
+        if (counter) {
+          var n = parseInt(counter.dataset.count, 10) + data.results.length;
+          counter.dataset.count = n;
+          counter.textContent = n + (n === 1 ? " line" : " lines");
+        }
+      }
       return data.next ? pollLogs() : null;
     });
   }
@@ -49,6 +57,7 @@
       document.getElementById("run-progress").value = run.progress;
       text("run-progress-text", run.progress + "%");
       if (run.started_at) { text("run-started", run.started_at.replace("T", " ").slice(0, 19)); }
+      if (run.worker) { text("run-worker", run.worker); }
       return pollLogs().then(function () {
         if (FINISHED.indexOf(run.status) >= 0) {
           window.location.reload();

@@ -3,7 +3,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create, api_key_revoke
-from runs.models import Run, RunStatus, Tag
+from runs.models import Run, RunFavourite, RunStatus, Tag
 from runs.services import run_create
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +105,7 @@ def test_malformed_json_is_a_400(analyst):
 
 
 def test_the_list_filters(viewer, runs):
+    RunFavourite.objects.create(user=viewer, run=runs[1])  # favourites are per user
     client = api(viewer)
     assert [r["run_id"] for r in client.get("/api/runs/?status=FAILED").json()["results"]] == [runs[1].run_id]
     assert [r["run_id"] for r in client.get("/api/runs/?favourite=true").json()["results"]] == [runs[1].run_id]

@@ -13,7 +13,7 @@ from runs.services.manage import CleanupPlanStale, runs_cleanup
 
 class Command(BaseCommand):
     help = (
-        "Delete finished runs older than --days (7 to 365) with their logs and artifacts, except favourites, "
+        "Delete finished runs older than --days (7 to 365) with their logs and artifacts, except any user's favourites, "
         "runs in a saved comparison and parents of a run that stays. Prints every run deleted with its size "
         "and every old run kept with the reason, then a summary line."
     )
