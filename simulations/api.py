@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from runs.artifacts import artifact_iter
+from runs.downloads import as_attachment, download_content_type
 from simulations import conf
 from simulations.engine import CapitalFormatError, PositionsFormatError, frame_to_parquet_bytes
 from simulations.results import PARQUET_TYPE, XLSX_TYPE
@@ -136,7 +137,7 @@ class ComputeView(AnyAcceptMixin, APIView):
         if request.query_params.get("explain") in ("1", "true", "yes"):
             stem = upload.name.rsplit(".", 1)[0] or "positions"
             response = HttpResponse(frame_to_parquet_bytes(book.result.explain), content_type=PARQUET_TYPE)
-            response["Content-Disposition"] = f'attachment; filename="{stem}-explain.parquet"'
+            as_attachment(response, f"{stem}-explain.parquet")
             return response
         return Response(book.as_dict())
 
@@ -158,7 +159,7 @@ class RunReportView(AnyAcceptMixin, APIView):
         except ReportUnavailable as exc:
             raise NotFound(str(exc)) from None
         response = HttpResponse(data, content_type=XLSX_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="{run.run_id}-report.xlsx"'
+        as_attachment(response, f"{run.run_id}-report.xlsx")
         response["X-Cache"] = "hit" if cached else "miss"
         return response
 
@@ -179,7 +180,8 @@ class RunFileView(AnyAcceptMixin, APIView):
         artifact = run.artifacts.filter(name=name).first()
         if artifact is None:
             raise NotFound("No such result file")
-        response = StreamingHttpResponse(artifact_iter(artifact), content_type=artifact.content_type)
+        # The stored content type is the producer's (an importer's): never sent. Ours, by name.
+        response = StreamingHttpResponse(artifact_iter(artifact), content_type=download_content_type(artifact.name))
         response["Content-Length"] = str(artifact.size_bytes)
-        response["Content-Disposition"] = f'attachment; filename="{run.run_id}-{artifact.name}"'
+        as_attachment(response, f"{run.run_id}-{artifact.name}")
         return response

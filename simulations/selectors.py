@@ -228,7 +228,7 @@ def cache_trust_problems() -> list[str]:
     for entry in entries.iterator(chunk_size=500):
         run = entry.source_run
         where = f"cache entry {entry.name} of params hash {entry.parameter_set.params_hash[:12]}…"
-        if run.origin != RunOrigin.IMPORT and run.status in (RunStatus.SUCCEEDED, RunStatus.RUNNING):
+        if run.origin != RunOrigin.IMPORT and run.status == RunStatus.SUCCEEDED:
             if entry.kind == "report" and entry.results_checksum != run.checksum:
                 problems.append(f"{where}: a report kept under checksum {entry.results_checksum[:12] or '(none)'}…, "
                                 f"not that of {run.run_id}")

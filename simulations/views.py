@@ -9,6 +9,7 @@ from django.views import View
 
 from runs import selectors as run_selectors
 from runs.artifacts import artifact_iter
+from runs.downloads import as_attachment, download_content_type
 from runs.models import Run
 from runs.views.pages import RoleRequiredMixin
 from simulations.engine import CapitalFormatError, PositionsFormatError, frame_to_parquet_bytes
@@ -62,7 +63,7 @@ class ComputeView(RoleRequiredMixin, View):
         if request.POST.get("action") == "explain":
             stem = form.cleaned_data["positions"].name.rsplit(".", 1)[0] or "positions"
             response = HttpResponse(frame_to_parquet_bytes(book.result.explain), content_type=PARQUET_TYPE)
-            response["Content-Disposition"] = f'attachment; filename="{stem}-explain.parquet"'
+            as_attachment(response, f"{stem}-explain.parquet")
             return response
         context = {
             "form": ComputeForm(),
@@ -83,7 +84,7 @@ class RunReportView(RoleRequiredMixin, View):
         except ReportUnavailable as exc:
             raise Http404(str(exc)) from None
         response = HttpResponse(data, content_type=XLSX_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="{run.run_id}-report.xlsx"'
+        as_attachment(response, f"{run.run_id}-report.xlsx")
         return response
 
 
@@ -95,7 +96,8 @@ class RunFileView(RoleRequiredMixin, View):
         artifact = run.artifacts.filter(name=name).first()
         if artifact is None:
             raise Http404("No such result file")
-        response = StreamingHttpResponse(artifact_iter(artifact), content_type=artifact.content_type)
+        # The stored content type is the producer's (an importer's): never sent. Ours, by name.
+        response = StreamingHttpResponse(artifact_iter(artifact), content_type=download_content_type(artifact.name))
         response["Content-Length"] = str(artifact.size_bytes)
-        response["Content-Disposition"] = f'attachment; filename="{run.run_id}-{artifact.name}"'
+        as_attachment(response, f"{run.run_id}-{artifact.name}")
         return response

@@ -76,6 +76,7 @@ RATIO_FLOOR_BYTES = 1024 * 1024
 # Metadata members are read whole; nothing legitimate comes near this.
 MAX_METADATA_BYTES = 64 * 1024 * 1024
 
+# Used with fullmatch: "$" alone would let a trailing newline through.
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # A result name becomes a zip member and a download name: no separators, no control characters.
@@ -813,7 +814,7 @@ def _read_parquet(source: IO[bytes], *, kind: str | None, filename: str) -> _Inc
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ImportRefused(f"The file starts like Parquet but cannot be read as Parquet: {exc}.") from None
     base = os.path.basename((filename or "").replace("\\", "/"))
-    name = base if base.lower().endswith(".parquet") and ARTIFACT_NAME_RE.match(base) else "results.parquet"
+    name = base if base.lower().endswith(".parquet") and ARTIFACT_NAME_RE.fullmatch(base) else "results.parquet"
     digest = hashlib.sha256(data).hexdigest()
     now = timezone.now()
     run = {
@@ -924,7 +925,7 @@ def _parse_run(raw: dict[str, Any], errors: _Errors) -> dict[str, Any]:
         except ValueError:
             errors.add(f"run.id {raw['id']!r} is not a UUID")
     if errors.typed(raw, "run_id", str, w):
-        if RUN_ID_RE.match(raw["run_id"]):
+        if RUN_ID_RE.fullmatch(raw["run_id"]):
             run["run_id"] = raw["run_id"]
         else:
             errors.add("run.run_id must be 1 to 40 letters, digits, '_', '.' or '-'")
@@ -955,7 +956,7 @@ def _parse_run(raw: dict[str, Any], errors: _Errors) -> dict[str, Any]:
                 errors.add("run.params_hash does not match run.params")
             run["params"], run["params_hash"] = raw["params"], expected
     if errors.typed(raw, "checksum", str, w):
-        if raw["checksum"] and not SHA256_RE.match(raw["checksum"]):
+        if raw["checksum"] and not SHA256_RE.fullmatch(raw["checksum"]):
             errors.add("run.checksum must be a SHA-256 in lowercase hex, or empty")
         run["checksum"] = raw["checksum"]
     created = _datetime(raw, "created_at", errors, required=True)
@@ -1052,17 +1053,17 @@ def _parse_artifacts(raw: list[Any], errors: _Errors, *, with_data: bool) -> lis
         if not ok:
             continue
         name = entry["name"]
-        if not ARTIFACT_NAME_RE.match(name) or _unsafe_member_name(name):
+        if not ARTIFACT_NAME_RE.fullmatch(name) or _unsafe_member_name(name):
             errors.add(f"{where}.name {name!r} is not a valid result name (no '/', '\\', '..' or control characters)")
         elif name in seen:
             errors.add(f"{where}.name {name!r} appears twice")
-        if not SHA256_RE.match(entry["sha256"]):
+        if not SHA256_RE.fullmatch(entry["sha256"]):
             errors.add(f"{where}.sha256 must be a SHA-256 in lowercase hex")
         if not 0 <= entry["size_bytes"] <= settings.RUN_IMPORT_MAX_BYTES:
             errors.add(f"{where}.size_bytes is out of range")
         if len(entry["content_type"]) > 100:
             errors.add(f"{where}.content_type is longer than 100 characters")
-        elif not CONTENT_TYPE_RE.match(entry["content_type"]):
+        elif not CONTENT_TYPE_RE.fullmatch(entry["content_type"]):
             # Never served as given (downloads use our own list), but a CR or LF here could only be an attack.
             errors.add(f"{where}.content_type {entry['content_type']!r} is not a media type (type/subtype, printable)")
         seen.add(name)

@@ -41,9 +41,6 @@ class UntrustedSource(Exception):
     by a run that did not succeed. Only engine results may enter the cache."""
 
 
-# A producer may still be RUNNING when its executor keeps its results (its attempt is the one
-# writing them); any other state but SUCCEEDED means the bytes are not a finished engine result.
-_PRODUCER_STATUSES = (RunStatus.RUNNING, RunStatus.SUCCEEDED)
 
 
 def _check_producer(source_run: Run | None) -> Run:
@@ -56,14 +53,15 @@ def _check_producer(source_run: Run | None) -> Run:
     origin, status = fresh
     if origin != RunOrigin.ENGINE:
         raise UntrustedSource(f"{source_run.run_id} was imported: its results never enter the cache")
-    if status not in _PRODUCER_STATUSES:
-        raise UntrustedSource(f"{source_run.run_id} is {status.lower()}: its results never enter the cache")
+    if status != RunStatus.SUCCEEDED:
+        # The executor keeps its results once the run has ended SUCCEEDED (RunContext.on_success).
+        raise UntrustedSource(f"{source_run.run_id} is {status.lower()}: only a succeeded run's results enter the cache")
     return source_run
 
 
 def cached_entry_trust(entry: CachedResult) -> str:
-    """Whether an entry may be served: "trusted", "pending" (its producer is still running: a miss,
-    kept) or "untrusted" (produced by an imported or unsuccessful run: to be dropped).
+    """Whether an entry may be served: "trusted", or "untrusted" (produced by an imported run or by
+    a run that is not SUCCEEDED, as older versions allowed: to be dropped, never served).
 
     An entry whose producer was deleted since stays trusted: it was checked when written.
     """
@@ -73,26 +71,20 @@ def cached_entry_trust(entry: CachedResult) -> str:
     if fresh is None:
         return "trusted"
     origin, status = fresh
-    if origin != RunOrigin.ENGINE:
-        return "untrusted"
-    if status == RunStatus.SUCCEEDED:
-        return "trusted"
-    return "pending" if status == RunStatus.RUNNING else "untrusted"
+    return "trusted" if origin == RunOrigin.ENGINE and status == RunStatus.SUCCEEDED else "untrusted"
 
 
 def cached_results_servable(*, parameter_set: ParameterSet) -> dict[str, CachedResult]:
     """The result files of this parameter set that may be served to a run, by name.
 
-    Entries an imported or unsuccessful run produced are dropped on sight (they should never
-    have been written); those of a run still computing are left for later and not served.
-    Reports are not results: they are looked up by checksum (simulations.services.reporting).
+    Entries an imported or unsuccessful run produced are dropped on sight (they can only be
+    left over from older versions). Reports are not results: they are looked up by checksum (simulations.services.reporting).
     """
     servable: dict[str, CachedResult] = {}
     for entry in CachedResult.objects.filter(parameter_set=parameter_set).exclude(kind=CachedResult.Kind.REPORT):
-        trust = cached_entry_trust(entry)
-        if trust == "trusted":
+        if cached_entry_trust(entry) == "trusted":
             servable[entry.name] = entry
-        elif trust == "untrusted":
+        else:
             logger.warning("cache entry %s was produced by run %s, not an engine result: dropped", entry, entry.source_run_id)
             CachedResult.objects.filter(pk=entry.pk).delete()
     return servable

@@ -176,3 +176,81 @@ def test_a_dry_run_eviction_changes_nothing(launch, analyst):
     plan = cache_evict(entries=CachedResult.objects.all(), dry_run=True)
     assert plan.entries == 8 and plan.files == 8
     assert CachedResult.objects.count() == 8
+
+
+# --- Only engine results of succeeded runs enter or leave the cache --------------------------
+def _imported_copy(run: Run, actor) -> Run:
+    from runs.services.exchange import run_export, run_import
+
+    data = b"".join(run_export(run=run, fmt="json").chunks)
+    return run_import(file=data, actor=actor, as_new=True).run
+
+
+def test_an_imported_run_cannot_put_anything_in_the_cache(launch, analyst):
+    from simulations.results import FileSpec
+    from simulations.services.cache import UntrustedSource, cached_result_store_artifact, cached_result_store_bytes
+
+    first = launch(analyst)
+    copy = _imported_copy(first, analyst)
+    parameter_set = ParameterSet.objects.get()
+    artifact = copy.artifacts.get(name="summary.json")
+    with pytest.raises(UntrustedSource, match="imported"):
+        cached_result_store_artifact(
+            parameter_set=parameter_set, file=FileSpec("summary.json", "summary", 0, "json"),
+            artifact=artifact, source_run=copy,
+        )
+    with pytest.raises(UntrustedSource, match="imported"):
+        cached_result_store_bytes(
+            parameter_set=parameter_set, file=FileSpec("report.xlsx", "report", 0, "xlsx"), data=b"x",
+            source_run=copy, results_checksum=copy.checksum,
+        )
+    assert not CachedResult.objects.filter(source_run=copy).exists()
+
+
+def test_a_failed_run_cannot_put_anything_in_the_cache(launch, analyst):
+    from simulations.results import FileSpec
+    from simulations.services.cache import UntrustedSource, cached_result_store_artifact
+
+    first = launch(analyst)
+    Run.objects.filter(pk=first.pk).update(status=RunStatus.FAILED)
+    with pytest.raises(UntrustedSource, match="failed"):
+        cached_result_store_artifact(
+            parameter_set=ParameterSet.objects.get(), file=FileSpec("summary.json", "summary", 0, "json"),
+            artifact=first.artifacts.get(name="summary.json"), source_run=first,
+        )
+
+
+def test_entries_an_imported_run_produced_are_dropped_never_served(launch, analyst):
+    """What an older version could leave behind: the cache's entries credited to an imported run."""
+    first = launch(analyst)
+    copy = _imported_copy(first, analyst)
+    CachedResult.objects.update(source_run=copy)
+    later = launch(analyst)
+    assert later.metrics["cache"]["hit"] is False and later.checksum == first.checksum
+    assert not CachedResult.objects.filter(source_run=copy).exists()
+    assert {e.source_run_id for e in _entries()} == {later.pk}
+
+
+def test_a_report_is_kept_under_the_checksum_of_its_results(launch, analyst, client_for):
+    run = launch(analyst)
+    client = client_for(analyst)
+    assert client.get(f"/simulations/runs/{run.run_id}/report.xlsx").status_code == 200
+    entry = CachedResult.objects.get(kind=CachedResult.Kind.REPORT)
+    assert entry.results_checksum == run.checksum and entry.source_run_id == run.pk
+    # A run with the same parameters but other bytes is not served that report.
+    Run.objects.filter(pk=run.pk).update(checksum="0" * 64)
+    run.refresh_from_db()
+    from simulations.services import simulation_report_get
+
+    _, cached = simulation_report_get(run=run)
+    assert cached is False
+
+
+def test_an_imported_runs_report_is_built_from_its_own_bytes_and_never_kept(launch, analyst, client_for):
+    first = launch(analyst)
+    copy = _imported_copy(first, analyst)
+    from simulations.services import simulation_report_get
+
+    data, cached = simulation_report_get(run=copy)
+    assert data[:2] == b"PK" and cached is False
+    assert not CachedResult.objects.filter(kind=CachedResult.Kind.REPORT).exists()
