@@ -57,8 +57,8 @@ from simulations.services.cache import (
     cached_result_is_intact,
     cached_result_read,
     cached_result_store_artifact,
-    cached_results_servable,
     cached_results_record_hit,
+    cached_results_servable,
     parameter_set_get_or_create,
 )
 
@@ -216,7 +216,7 @@ def _compute(
     positions = generate_portfolio(spec.seed, n, spec.config)
     progress(15, "Computing RWA, LCR, NSFR, capital and leverage")
     result = compute_metrics(positions, spec.config.capital_stack(), spec.settings)
-    _log_outcome(ctx, result.summary, result.capital, result.lcr, result.nsfr)
+    outcome = (result.summary, result.capital, result.lcr, result.nsfr)
 
     progress(35, "Storing the aggregates")
     documents: dict[str, Any] = {}
@@ -231,7 +231,9 @@ def _compute(
             for file in part_files(positions, part, n_parts, conf.PART_ROWS, explain=result.explain):
                 _store(ctx.fence, file.name, file.data, file.content_type)
             progress(40 + 55 * (part + 1) / n_parts, f"Stored part {part + 1} of {n_parts}" if n_parts > 1 else None)
-    del positions, result
+    # Logged once every part is stored (and every chunk done), not while chunks still run.
+    _log_outcome(ctx, *outcome)
+    del positions, result, outcome
 
     missing = set(f.name for f in files) - set(run.artifacts.values_list("name", flat=True))
     if missing:
@@ -310,9 +312,10 @@ def _chunks_create(run: Run, n_parts: int) -> list[SimulationChunk]:
 def _chunks_offer(ctx: RunContext, chunks: list[SimulationChunk]) -> None:
     from simulations.tasks import execute_chunk
 
+    per_chunk = chunks[0].stop_part - chunks[0].first_part
     ctx.log(
-        f"Split into {len(chunks)} chunks of up to {chunks[0].stop_part - chunks[0].first_part} parts "
-        f"of {conf.PART_ROWS:,} positions; offered to the workers"
+        f"Split into {len(chunks)} chunk{'s' if len(chunks) != 1 else ''} of up to {per_chunk * conf.PART_ROWS:,} "
+        f"positions ({per_chunk} part{'s' if per_chunk != 1 else ''} of {conf.PART_ROWS:,}); offered to the workers"
     )
     try:
         group(execute_chunk.s(chunk.pk) for chunk in chunks).apply_async()

@@ -1,0 +1,26 @@
+"""Wording a new user reads on simulation runs: chunk logs and the order of what is logged."""
+from __future__ import annotations
+
+import pytest
+
+from runs.models import RunStatus
+from simulations import conf
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_env")]
+
+
+@pytest.fixture(autouse=True)
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conf, "PART_ROWS", 500)
+
+
+def test_a_chunked_run_says_its_chunk_size_in_positions_and_logs_ratios_after_the_chunks(launch, analyst, settings):
+    settings.SIMULATION_CHUNK_SIZE = 500
+    run = launch(analyst, use_cache=False)
+    assert run.status == RunStatus.SUCCEEDED
+    messages = list(run.logs.order_by("id").values_list("message", flat=True))
+    split = next(m for m in messages if m.startswith("Split into"))
+    assert split.startswith("Split into 4 chunks of up to 500 positions (1 part of 500)")
+    done = next(i for i, m in enumerate(messages) if m.startswith("Chunks computed by "))
+    ratio = next(i for i, m in enumerate(messages) if "meets its minimum" in m or "below" in m)
+    assert ratio > done
