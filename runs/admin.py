@@ -35,7 +35,7 @@ class RunLogInline(admin.TabularInline):
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
     list_display = ("run_id", "kind", "status", "trigger", "owner", "progress", "created_at", "duration_seconds", "is_favourite")
-    list_filter = ("status", "kind", "trigger", ("created_at", admin.DateFieldListFilter), "is_favourite")
+    list_filter = ("status", "kind", "trigger", "origin", ("created_at", admin.DateFieldListFilter), "is_favourite")
     search_fields = ("run_id", "tags__name")
     list_select_related = ("owner",)
     date_hierarchy = "created_at"
@@ -43,6 +43,8 @@ class RunAdmin(admin.ModelAdmin):
         "id", "run_id", "kind", "status", "trigger", "owner", "params", "params_hash", "seed", "metrics",
         "checksum", "parent", "created_at", "started_at", "finished_at", "duration_seconds", "progress",
         "heartbeat_at", "error_message", "code_version", "worker", "cancel_requested",
+        # Provenance is the import's to set, never an editor's: an imported run stays imported.
+        "origin", "imported_at", "imported_from",
     )
     fields = readonly_fields + ("is_favourite", "tags", "notes")
     inlines = [RunLogInline]

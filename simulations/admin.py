@@ -121,7 +121,7 @@ class CachedResultAdmin(ReadOnlyAdmin):
     list_select_related = ("parameter_set",)
     readonly_fields = (
         "parameter_set", "name", "kind", "part", "format", "storage", "path", "rows", "size_bytes", "sha256",
-        "source_run", "created_at", "last_hit_at", "hit_count",
+        "source_run", "results_checksum", "created_at", "last_hit_at", "hit_count",
     )
     fields = readonly_fields
     actions = ["evict"]

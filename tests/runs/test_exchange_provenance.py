@@ -136,3 +136,27 @@ def test_a_trailing_newline_in_a_name_or_run_id_is_refused(field, value, message
             document["run"]["run_id"] = value
 
     assert_refused(artifact_root, edit_json(data, change), message)
+
+
+def test_runs_imported_before_provenance_was_kept_are_marked_by_the_migration(finished_run, analyst):
+    import importlib
+
+    from django.apps import apps
+
+    from runs.models import RunLog
+
+    migration = importlib.import_module("runs.migrations.0007_provenance")
+    copy = run_import(file=export_bytes(finished_run, "bundle"), actor=analyst, as_new=True).run
+    kept = run_import(file=export_bytes(finished_run, "json"), actor=analyst, as_new=True).run
+    # As the rows stood before: no provenance, only the import's log line (and, for a copy, the trigger).
+    Run.objects.filter(pk__in=[copy.pk, kept.pk]).update(origin="ENGINE", imported_at=None, imported_from="",
+                                                         import_format="")
+    Run.objects.filter(pk=kept.pk).update(trigger="MANUAL")
+    migration.mark_imported_runs(apps, None)
+    copy.refresh_from_db()
+    kept.refresh_from_db()
+    finished_run.refresh_from_db()
+    assert copy.origin == kept.origin == "IMPORT" and copy.import_format == "bundle" and kept.import_format == "json"
+    line = RunLog.objects.filter(run=kept, message__startswith="Imported by ").get()
+    assert kept.imported_at == line.created_at
+    assert finished_run.origin == "ENGINE" and finished_run.imported_at is None
