@@ -3,7 +3,33 @@ from rest_framework.routers import DefaultRouter
 
 from runs.api.views import RunKindListView, RunViewSet, TagListView
 
-router = DefaultRouter()
+class RunsightRouter(DefaultRouter):
+    """A router whose browsable root lists every top-level endpoint of the API, not only
+    the registered viewsets (DRF's default), so `/api/` is a map a person can follow."""
+
+    TOP_LEVEL = {
+        "runs": "run-list",
+        "runs-csv": "run-csv",
+        "runs-bulk": "run-bulk",
+        "runs-bulk-delete": "api-runs-bulk-delete",
+        "runs-import": "api-run-import",
+        "kinds": "api-kinds",
+        "tags": "api-tags",
+        "compare": "api-compare",
+        "comparisons": "api-comparisons",
+        "cleanup-plan": "api-cleanup-plan",
+        "cleanup-execute": "api-cleanup-execute",
+        "simulations-compute": "api-simulations-compute",
+        "schema": "api-schema",
+        "docs": "api-docs",
+    }
+
+    def get_api_root_view(self, api_urls=None):
+        # Names that do not resolve (an app not installed) are skipped by the root view.
+        return self.APIRootView.as_view(api_root_dict=dict(self.TOP_LEVEL))
+
+
+router = RunsightRouter()
 # No `.json`-style twins of every route: the views do not take a `format` argument (a 500),
 # and the README and schema document one spelling per endpoint.
 router.include_format_suffixes = False
