@@ -321,7 +321,8 @@ def run_compare(*, user: Any, run_ids: Sequence[str], baseline: str | None = Non
     )
 
 
-def _kind_label(name: str) -> str:
+def kind_label(name: str) -> str:
+    """A kind's label as people read it ("Simulation"; a demo kind says so once)."""
     try:
         kind = get_kind(name)
     except UnknownKindError:
@@ -334,7 +335,7 @@ def _metadata_rows(runs: list[Run]) -> list[Row]:
         return value.strftime("%Y-%m-%d %H:%M:%S") if value else _MISSING
 
     columns: list[tuple[str, Any]] = [
-        ("Kind", lambda r: _kind_label(r.kind)),
+        ("Kind", lambda r: kind_label(r.kind)),
         ("Status", lambda r: r.status),
         ("Trigger", lambda r: r.trigger),
         ("Owner", lambda r: r.owner.username if r.owner else _MISSING),

@@ -36,6 +36,7 @@ from runs.selectors.compare import (
     comparison_get,
     comparison_list,
     comparison_run_ids,
+    kind_label,
     run_compare,
 )
 from runs.selectors.core import run_list
@@ -325,7 +326,7 @@ def _render_picker(
     request: HttpRequest, error: str = "", chosen: list[str] | None = None, status: int = 200
 ) -> HttpResponse:
     context = {
-        "recent_runs": run_list(user=request.user)[:PICKER_SIZE],
+        "recent_runs": [(run, kind_label(run.kind)) for run in run_list(user=request.user)[:PICKER_SIZE]],
         "chosen": set(chosen or []),
         "error": error,
         "min_runs": COMPARE_MIN_RUNS,
