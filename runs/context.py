@@ -318,12 +318,14 @@ class RunContext:
         return self.fence.save_artifact(name, data, content_type)
 
     def on_success(self, callback: Callable[[], None]) -> None:
-        """Call `callback` once the run has ended SUCCEEDED under this attempt (never otherwise)."""
+        """Call `callback` in the transaction that ends the run SUCCEEDED under this attempt (never otherwise)."""
         self._success_callbacks.append(callback)
 
     def run_success_callbacks(self) -> None:
+        """Run the after-success steps, each in a savepoint: one failing never undoes the success."""
         for callback in self._success_callbacks:
             try:
-                callback()
+                with transaction.atomic():
+                    callback()
             except Exception:  # the run has succeeded; a side effect failing does not change that
                 logger.exception("after-success step of %s failed", self.run.run_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import traceback
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -226,18 +226,31 @@ def _discard_results(run: Run) -> None:
         run_log(run=run, level=LogLevel.WARNING, message=f"Partial results removed ({removed} files): never served")
 
 
-def run_finish(*, run: Run, attempt: int | None = None) -> Run:
+def run_finish(
+    *, run: Run, attempt: int | None = None, on_success: Callable[[], None] | None = None
+) -> Run:
     """Mark a RUNNING run SUCCEEDED, with the checksum of its stored result bytes.
 
     With `attempt`, only if that attempt still holds the run; otherwise raises RunFenced.
+    `on_success` (feeding a cache) runs in the same transaction as the SUCCEEDED
+    update: whoever sees the run SUCCEEDED sees what it fed, and nothing is fed
+    by a run that did not end SUCCEEDED.
     """
     artifacts = list(run.artifacts.all())
     checksum = artifacts_checksum(artifacts) if artifacts else ""
-    if _end(run, status=RunStatus.SUCCEEDED, attempt=attempt, progress=100, checksum=checksum):
-        run_log(run=run, message=f"Succeeded in {run.duration_seconds:.2f} s")
-    elif attempt is not None:
-        raise RunFenced(f"run {run.run_id} attempt {attempt} finished after losing its claim ({run.status})")
-    else:
+
+    def finish() -> bool:
+        with transaction.atomic():
+            if not _end(run, status=RunStatus.SUCCEEDED, attempt=attempt, progress=100, checksum=checksum):
+                return False
+            run_log(run=run, message=f"Succeeded in {run.duration_seconds:.2f} s")
+            if on_success is not None:
+                on_success()
+            return True
+
+    if not db_retry(finish, what="finishing a run"):
+        if attempt is not None:
+            raise RunFenced(f"run {run.run_id} attempt {attempt} finished after losing its claim ({run.status})")
         run_log(run=run, level=LogLevel.WARNING, message=f"Finished, but the run was already {run.status}; left as is")
     return run
 
@@ -295,8 +308,7 @@ def run_execute(*, run_pk: Any, worker: str = "") -> Run | None:
             except Exception as exc:  # an executor failure ends the run, never the worker
                 run_fail(run=run, attempt=token, error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
             else:
-                run_finish(run=run, attempt=token)
-                context.run_success_callbacks()
+                run_finish(run=run, attempt=token, on_success=context.run_success_callbacks)
         except RunFenced:
             current = Run.objects.filter(pk=run.pk).values_list("status", "attempt").first()
             logger.warning(

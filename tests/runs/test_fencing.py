@@ -219,7 +219,7 @@ def test_a_simulation_reaped_after_computing_feeds_no_cache(sim_env, small_param
     assert not CachedResult.objects.exists()  # nothing cached before the run has succeeded
     _reap(run)
     with pytest.raises(RunFenced):
-        run_finish(run=run, attempt=run.attempt)
+        run_finish(run=run, attempt=run.attempt, on_success=ctx.run_success_callbacks)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert not CachedResult.objects.exists() and not run.artifacts.exists()
@@ -229,10 +229,11 @@ def test_a_simulation_that_succeeds_feeds_the_cache(sim_env, small_params):
     run = _started(None, small_params, kind="simulation")
     ctx = RunContext(run)
     simulation_execute(run=run, ctx=ctx)
-    run_finish(run=run, attempt=run.attempt)
     assert not CachedResult.objects.exists()
-    ctx.run_success_callbacks()
-    assert CachedResult.objects.filter(source_run=run).exists()
+    run_finish(run=run, attempt=run.attempt, on_success=ctx.run_success_callbacks)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
+    assert CachedResult.objects.filter(source_run=run).count() == run.artifacts.count()
     assert run.logs.filter(message__startswith="Results kept in the cache").exists()
 
 
