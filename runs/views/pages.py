@@ -174,7 +174,7 @@ class RunCloneView(RoleRequiredMixin, View):
 
     def get(self, request: HttpRequest, run_id: str) -> HttpResponse:
         run, kind = self._source(request, run_id)
-        form = kind.params_form(initial=run.params, prefix="p")
+        form = readable_params_form(kind.params_form(initial=run.params, prefix="p"))
         return render(request, self.template_name, {"run": run, "kind": kind, "params_form": form})
 
     def post(self, request: HttpRequest, run_id: str) -> HttpResponse:
@@ -188,7 +188,7 @@ class RunCloneView(RoleRequiredMixin, View):
             else:
                 messages.success(request, _launch_flash(clone.run_id, clone, f", cloned from {run.run_id}"))
                 return HttpResponseRedirect(reverse("runs:detail", args=[clone.run_id]))
-        return render(request, self.template_name, {"run": run, "kind": kind, "params_form": form}, status=400)
+        return render(request, self.template_name, {"run": run, "kind": kind, "params_form": readable_params_form(form)}, status=400)
 
 
 class RunLogsTextView(RoleRequiredMixin, View):
@@ -288,6 +288,23 @@ class RunCancelView(RoleRequiredMixin, View):
         return HttpResponseRedirect(reverse("runs:detail", args=[run.run_id]))
 
 
+class _WholeFloatInput(forms.NumberInput):
+    """Shows 10000000000.0 as 10000000000: a float parameter holding a whole number."""
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return super().format_value(value)
+
+
+def readable_params_form(form: forms.Form) -> forms.Form:
+    """The kind's parameter form with its float inputs showing whole numbers without `.0`."""
+    for field in form.fields.values():
+        if isinstance(field, forms.FloatField) and type(field.widget) is forms.NumberInput:
+            field.widget = _WholeFloatInput(attrs=field.widget.attrs)
+    return form
+
+
 class LaunchMetaForm(forms.Form):
     tags = forms.CharField(required=False, max_length=500, help_text="Comma-separated.")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -346,7 +363,7 @@ class LaunchView(RoleRequiredMixin, View):
         return self._render(request, run_kind, params_form, meta_form, status=400)
 
     def _render(self, request, run_kind, params_form, meta_form, status: int = 200) -> HttpResponse:
-        context = {"kind": run_kind, "params_form": params_form, "meta_form": meta_form}
+        context = {"kind": run_kind, "params_form": readable_params_form(params_form), "meta_form": meta_form}
         return render(request, self.template_name, context, status=status)
 
 
