@@ -178,3 +178,27 @@ def test_the_control_pass_is_served_by_the_control_worker_only(start_worker, ana
     assert "Task runs.reap_stale_runs" not in plain.log()
     control = start_worker("control", queues="runs.control", env=CONTROL_ENV)
     wait_for(lambda: _status(run) == RunStatus.FAILED, timeout=30, what=f"the control worker\n{control.log()}")
+
+
+def test_a_run_survives_its_database_connections_being_cut(start_worker, analyst):
+    """Every connection of the worker is terminated mid-run (what a PostgreSQL restart does
+    to them): its writes are retried on fresh connections and the run succeeds."""
+    from django.db import connection
+
+    worker = start_worker("w1", queues="celery")
+    run = run_create(kind="demo", params={"steps": 12, "step_seconds": 0.25, "seed": 6}, owner=analyst)
+    _running(run, worker, progress=10)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+    wait_for(
+        lambda: _status(run) in (RunStatus.SUCCEEDED, RunStatus.FAILED), timeout=60,
+        what=f"{run.run_id} to finish\n{worker.log()}",
+    )
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, f"{run.error_message}\n{worker.log()}"
+    assert run.progress == 100 and len(run.checksum) == 64
+    assert "retrying" in worker.log()  # it did meet the cut connections
