@@ -20,6 +20,11 @@ from simulations.services import cache_evict
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written only by services: anyone who may see runs may look, nobody edits here."""
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        # Django's default asks for a permission of the app; who may look is decided by the
+        # role predicate, so the app's index page (the breadcrumb above) opens for the same people.
+        return roles.can_view_runs(request.user)
+
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return roles.can_view_runs(request.user)
 

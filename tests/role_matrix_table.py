@@ -99,7 +99,8 @@ EXPECTED: dict[str, Entry] = {
     "runs:detail": {"GET": page(SEE_RUNS)},
     "runs:logs_text": {"GET": page(SEE_RUNS)},
     "runs:validation": {"GET": page(SEE_RUNS)},
-    "runs:export": {"GET": page(SEE_RUNS)},
+    # A format the run's kind does not offer goes back to the run page with a message.
+    "runs:export": {"GET": page(SEE_RUNS, frozenset({200, 302}))},
     "runs:launch_choose": {"GET": page(LAUNCH)},
     "runs:launch": {"GET": page(LAUNCH), "POST": page(LAUNCH, ACTED)},
     "runs:clone": {"GET": page(LAUNCH), "POST": page(LAUNCH, ACTED)},
@@ -189,6 +190,11 @@ ADMIN_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
     # Written only by services.
     "simulations.parameterset": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
     "simulations.cachedresult": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    # Login lock-out records (django-axes): the admin reads them and lifts lock-outs by deleting.
+    **{
+        f"axes.{m}": {"view": (ADMIN,), "add": NOBODY, "change": (ADMIN,), "delete": (ADMIN,)}
+        for m in ("accessattempt", "accesslog", "accessfailurelog")
+    },
     **{
         f"django_celery_beat.{m}": {"view": (ADMIN,), "add": (ADMIN,), "change": (ADMIN,), "delete": (ADMIN,)}
         for m in ("periodictask", "clockedschedule", "crontabschedule", "solarschedule", "intervalschedule")

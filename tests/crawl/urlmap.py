@@ -58,7 +58,9 @@ class Pattern:
             return sorted(m.upper() for m in names if m not in ("head", "options", "trace") and hasattr(cls, m))
         if self.is_admin:
             # Admin function views: the form views take POST, the rest only GET.
-            if self.name and re.search(r"_(add|change|delete)$|^admin:(password_change|logout)$", self.name):
+            if self.name == "admin:logout":
+                return ["POST"]
+            if self.name and re.search(r"_(add|change|delete)$|^admin:password_change$", self.name):
                 return ["GET", "POST"]
             return ["GET"]
         return ["GET"]

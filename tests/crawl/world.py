@@ -81,6 +81,14 @@ def _admin_rows() -> None:
     SolarSchedule.objects.get_or_create(event="sunrise", latitude=48.85, longitude=2.35)
     ClockedSchedule.objects.get_or_create(clocked_time=timezone.now())
     PeriodicTask.objects.get_or_create(name="crawl task", defaults={"task": "runs.reap_stale_runs", "interval": interval})
+    if apps.is_installed("axes"):  # login lock-out records
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+        seen = {"user_agent": "crawl", "ip_address": "127.0.0.1", "username": "p_viewer", "http_accept": "*/*",
+                "path_info": "/login/"}
+        AccessAttempt.objects.create(**seen, get_data="", post_data="", failures_since_start=1)
+        AccessLog.objects.create(**seen)
+        AccessFailureLog.objects.create(**seen)
     empty = [
         model._meta.label for model in admin.site._registry if not model._default_manager.exists()
     ]
