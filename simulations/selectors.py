@@ -16,7 +16,10 @@ from runs.models import Run, RunStatus
 from simulations import conf
 from simulations.models import SimulationChunk
 from simulations.params import spec_from_params
-from simulations.results import AGGREGATES, checks, layout
+from simulations.results import AGGREGATES, checks, layout, run_metrics
+
+# Keys the executor adds to a run's metrics beside the figures of its documents.
+RUN_METRICS_EXTRA = ("cache", "parts", "chunks")
 
 # Labels of the parameters, in the order people read them.
 PARAMETER_LABELS = {
@@ -270,6 +273,16 @@ def simulation_import_problems(*, run: Run) -> list[str]:
             return ["the result documents cannot be read"]
         results_context(documents)
         build_report(documents, report_parameters(run=run))
+        # The figures lists and comparisons read from the metrics must be those of the documents.
+        expected = run_metrics(
+            documents["summary.json"], documents["rwa_by_class.json"], documents["stats_by_product.json"]
+        )
+        given = {key: value for key, value in run.metrics.items() if key not in RUN_METRICS_EXTRA}
+        if given != expected:
+            differing = sorted(k for k in set(given) | set(expected) if given.get(k) != expected.get(k))
+            problems.append(f"its metrics do not match its result documents ({', '.join(differing[:5])})")
+        if documents["summary.json"]["n_positions"] != form.cleaned_data["n_positions"]:
+            problems.append("its results do not hold the number of positions its parameters ask for")
     except SimulationResultsInvalid as exc:
         problems.append(str(exc))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:

@@ -46,15 +46,19 @@ def _checksum(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _retarget(run: dict[str, Any], checksum: str) -> None:
-    """A new identity and checksum; the cache key in the metrics is kept on purpose."""
+def _retarget(run: dict[str, Any], checksum: str, *, metrics_too: bool = True) -> None:
+    """A new identity and checksum; the cache key in the metrics is kept on purpose. A careful
+    forger also rewrites the product names in the metrics, so they agree with the documents."""
     run["id"] = str(uuid.uuid4())
     run["run_id"] = "run_crafted_001"
     run["checksum"] = checksum
     assert run["metrics"]["cache"]["params_hash"]
+    if metrics_too:
+        for row in run["metrics"]["stats_by_product"]:
+            row["product"] = FORMULA
 
 
-def craft_json(genuine: Run) -> bytes:
+def craft_json(genuine: Run, *, metrics_too: bool = True) -> bytes:
     document = json.loads(_export(genuine, "json"))
     files: dict[str, bytes] = {}
     for entry in document["artifacts"]:
@@ -64,7 +68,7 @@ def craft_json(genuine: Run) -> bytes:
             entry["data"] = base64.b64encode(data).decode()
             entry["sha256"], entry["size_bytes"] = hashlib.sha256(data).hexdigest(), len(data)
         files[entry["name"]] = data
-    _retarget(document["run"], _checksum(files))
+    _retarget(document["run"], _checksum(files), metrics_too=metrics_too)
     return json.dumps(document).encode()
 
 
@@ -194,3 +198,13 @@ def test_a_report_cached_from_an_imported_run_is_never_served_and_is_reported(la
     with pytest.raises(CommandError):
         call_command("verify_checksums", stdout=out)
     assert "not computed by this installation" in out.getvalue()
+
+
+def test_a_crafted_export_whose_metrics_disagree_with_its_documents_is_refused(launch, analyst):
+    from runs.services.exchange import ImportRefused
+
+    genuine = launch(owner=analyst)
+    before = Run.objects.count()
+    with pytest.raises(ImportRefused, match="metrics do not match its result documents"):
+        run_import(file=craft_json(genuine, metrics_too=False), actor=analyst)
+    assert Run.objects.count() == before
