@@ -66,3 +66,17 @@ def count(value: Any) -> str:
 def spaced(value: Any) -> str:
     """snake_case codes as words."""
     return str(value).replace("_", " ")
+
+
+@register.filter
+def by_factor(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows named by a factor ("0%", "15%", "100%") in numeric order, not text order
+    (the stored documents keep their keys sorted as text: 0 %, 100 %, 15 %)."""
+
+    def number(row: dict[str, Any]) -> float:
+        try:
+            return float(str(row.get("name", "")).strip().rstrip("%").strip())
+        except ValueError:
+            return float("inf")  # a name that is not a factor goes last, in its given order
+
+    return sorted(rows, key=number)

@@ -24,3 +24,14 @@ def test_a_chunked_run_says_its_chunk_size_in_positions_and_logs_ratios_after_th
     done = next(i for i, m in enumerate(messages) if m.startswith("Chunks computed by "))
     ratio = next(i for i, m in enumerate(messages) if "meets its minimum" in m or "below" in m)
     assert ratio > done
+
+
+def test_the_nsfr_factor_tables_are_in_numeric_order(launch, analyst, client_for):
+    run = launch(analyst)
+    page = client_for(analyst).get(f"/runs/{run.run_id}/").content.decode()
+    section = page[page.index("Required stable funding by factor"):]
+    section = section[: section.index("</table>")]
+    import re
+
+    factors = [float(f) for f in re.findall(r"<tr><td>([0-9.]+)%</td>", section)]
+    assert len(factors) >= 3 and factors == sorted(factors)
