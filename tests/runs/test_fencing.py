@@ -279,3 +279,27 @@ def test_the_heartbeat_thread_beats_sees_a_cancel_and_stops_when_fenced(analyst,
         thread = ctx._thread
     assert thread is not None and not thread.is_alive()
     assert RunArtifact.objects.filter(run=run).count() == 0
+
+
+def test_chunk_workers_stop_for_a_run_whose_own_task_went_silent(sim_env, monkeypatch, settings):
+    from simulations import conf
+    from simulations.models import SimulationChunk
+    from simulations.services import execution
+
+    monkeypatch.setattr(conf, "PART_ROWS", 500)
+    settings.RUN_HEARTBEAT_TIMEOUT = 30
+    settings.SIMULATION_CHUNK_SIZE = 500  # one part per chunk
+    run = _started(None, {"seed": 3, "n_positions": 2_000}, kind="simulation")
+    chunks = execution._chunks_create(run, 4)
+    # The coordinator was killed a minute ago: computing its chunks would be waste.
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=60))
+    assert execution.simulation_chunk_execute(chunk_pk=chunks[0].pk, worker="w2@test") is False
+    assert SimulationChunk.objects.get(pk=chunks[0].pk).status == SimulationChunk.Status.PENDING
+    assert not run.artifacts.exists()
+    # Alive again: the chunk is computed and attached under the run's attempt.
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    assert execution.simulation_chunk_execute(chunk_pk=chunks[0].pk, worker="w2@test") is True
+    assert run.artifacts.filter(name__endswith=".parquet").exists()
+    # Cancelled: the next chunk is not computed.
+    Run.objects.filter(pk=run.pk).update(cancel_requested=True)
+    assert execution.simulation_chunk_execute(chunk_pk=chunks[1].pk, worker="w2@test") is False
