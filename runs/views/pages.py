@@ -9,8 +9,16 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -42,6 +50,11 @@ class RoleRequiredMixin(LoginRequiredMixin):
         if not self.allowed(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The icon, for browsers that ask /favicon.ico (pages name static/favicon.svg)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 class HomeView(LoginRequiredMixin, TemplateView):

@@ -48,3 +48,10 @@ def test_the_run_list_filters_with_checkboxes(client_for, analyst):
     assert 'type="checkbox" name="status" value="FAILED" checked' in page
     assert 'type="checkbox" name="kind" value="demo" checked' in page
     assert 'type="checkbox" name="kind" value="simulation" >' in page
+
+
+def test_every_page_has_an_icon(client_for, analyst):
+    page = client_for(analyst).get("/").content.decode()
+    assert 'rel="icon" href="/static/favicon.svg"' in page
+    redirect = Client().get("/favicon.ico")
+    assert redirect.status_code == 301 and redirect["Location"] == "/static/favicon.svg"
