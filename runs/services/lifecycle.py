@@ -348,7 +348,8 @@ def runs_reap_stale(*, now: Any = None) -> list[Run]:
 
 def runs_recover_pending(*, now: Any = None) -> tuple[list[Run], list[Run]]:
     """The outbox pass: send again the task message of PENDING runs that no worker
-    took within RUN_PENDING_RESEND_SECONDS (a lost message: broker restarted
+    took within RUN_PENDING_RESEND_SECONDS (then 2, 4, 8 times that between later
+    sends) after the last send (a lost message: broker restarted
     without persistence, a purge, a broker down at launch, a claim that failed);
     fail those PENDING for longer than RUN_PENDING_TIMEOUT, saying why.
 
@@ -375,10 +376,15 @@ def runs_recover_pending(*, now: Any = None) -> tuple[list[Run], list[Run]]:
             run_log(run=run, level=LogLevel.ERROR, message=f"Failed: {error}")
             failed.append(run)
     resent: list[Run] = []
-    due = Run.objects.filter(
+    candidates = Run.objects.filter(
         status=RunStatus.PENDING, queued_at__lt=now - resend_after, created_at__gte=now - give_up_after
     )
-    for run in due:
+    for run in candidates:
+        # The first resend comes after RUN_PENDING_RESEND_SECONDS; later ones after 2, 4, then
+        # 8 times that, so runs merely waiting behind a long queue are not sent over and over.
+        factor = min(2 ** max(run.enqueue_count - 1, 0), 8)
+        if run.queued_at >= now - resend_after * factor:
+            continue
         # Conditional on the value read, so two passes never send the same run twice at once.
         if not Run.objects.filter(pk=run.pk, status=RunStatus.PENDING, queued_at=run.queued_at).update(queued_at=now):
             continue

@@ -155,3 +155,13 @@ def test_simulate_refuses_a_timeout_that_is_not_positive():
     with pytest.raises(CommandError, match="--timeout must be a positive"):
         call_command("simulate", "--positions", "2000", "--wait", "--timeout", "0")
     assert not Run.objects.exists()
+
+
+@override_settings(RUN_PENDING_RESEND_SECONDS=60, RUN_PENDING_TIMEOUT=1800)
+def test_later_resends_come_at_doubling_intervals(analyst, demo_params):
+    # Sent twice already, the last time 90 s ago: the next send waits 2 x 60 s.
+    twice = _pending(analyst, demo_params, age_seconds=90, enqueue_count=2)
+    assert runs_recover_pending() == ([], [])
+    assert Run.objects.get(pk=twice.pk).status == RunStatus.PENDING
+    resent, _ = runs_recover_pending(now=timezone.now() + timedelta(seconds=31))
+    assert [r.pk for r in resent] == [twice.pk]
