@@ -10,7 +10,7 @@ class ComputeForm(forms.Form):
     """A user's positions file and, optionally, their capital stack."""
 
     positions = forms.FileField(
-        help_text="CSV with a header row, or Parquet, in the positions format (see docs/positions_format.md).",
+        help_text="CSV with a header row, or Parquet, in the positions format (the page linked above; an example file is there too).",
     )
     capital = forms.FileField(
         required=False,

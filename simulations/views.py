@@ -13,6 +13,7 @@ from runs.downloads import as_attachment, download_content_type
 from runs.models import Run
 from runs.views.pages import RoleRequiredMixin
 from simulations.engine import CapitalFormatError, PositionsFormatError, frame_to_parquet_bytes
+from simulations.format_doc import example_positions_csv, positions_format_html
 from simulations.forms import ComputeForm
 from simulations.results import PARQUET_TYPE, XLSX_TYPE, aggregate_documents
 from simulations.selectors import results_context
@@ -42,6 +43,22 @@ def read_book(form: ComputeForm) -> BookMetrics | None:
     except PositionsFormatError as exc:
         form.add_error("positions", str(exc))
         return None
+
+
+class PositionsFormatView(RoleRequiredMixin, View):
+    """The positions format (docs/positions_format.md) as a page, with the example file."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "simulations/positions_format.html", {"doc": positions_format_html()})
+
+
+class PositionsExampleView(RoleRequiredMixin, View):
+    """A small positions file in the documented format, to try the compute page with."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        response = HttpResponse(example_positions_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="example-positions.csv"'
+        return response
 
 
 class ComputeView(RoleRequiredMixin, View):

@@ -35,3 +35,27 @@ def test_the_nsfr_factor_tables_are_in_numeric_order(launch, analyst, client_for
 
     factors = [float(f) for f in re.findall(r"<tr><td>([0-9.]+)%</td>", section)]
     assert len(factors) >= 3 and factors == sorted(factors)
+
+
+def test_the_positions_format_is_a_page_with_an_example_file_that_computes(client_for, analyst):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(analyst)
+    compute = client.get("/simulations/compute/").content.decode()
+    assert 'href="/simulations/positions-format/"' in compute and 'href="/simulations/positions-format/example.csv"' in compute
+    doc = client.get("/simulations/positions-format/")
+    assert doc.status_code == 200
+    body = doc.content.decode()
+    assert '<h2 id="columns">Columns</h2>' in body and "<table>" in body and "<code>position_id</code>" in body
+    example = client.get("/simulations/positions-format/example.csv")
+    assert example.status_code == 200 and example["Content-Type"].startswith("text/csv")
+    data = example.content
+    assert data.startswith(b"position_id,product,notional")
+    upload = SimpleUploadedFile("example-positions.csv", data, content_type="text/csv")
+    result = client.post("/simulations/compute/", {"positions": upload, "action": "show"})
+    assert result.status_code == 200
+    assert "Results for example-positions.csv" in result.content.decode()
+
+
+def test_the_positions_format_page_needs_a_login(client):
+    assert client.get("/simulations/positions-format/").status_code == 302
