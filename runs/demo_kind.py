@@ -14,6 +14,7 @@ from django import forms
 from runs.context import RunContext
 from runs.kinds import RunKind, register
 from runs.models import Run
+from runs.wording import plural
 
 
 class DemoFailure(RuntimeError):
@@ -48,7 +49,7 @@ def execute_demo(run: Run, ctx: RunContext) -> None:
     steps = params["steps"]
     rng = random.Random(params["seed"])
     values: list[float] = []
-    ctx.log(f"Demo run: {steps} steps of {params['step_seconds']} s")
+    ctx.log(f"Demo run: {plural(steps, 'step')} of {params['step_seconds']} s")
     for step in range(1, steps + 1):
         _sleep(ctx, params["step_seconds"])
         if step == params["fail_at_step"]:

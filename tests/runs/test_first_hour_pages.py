@@ -55,3 +55,24 @@ def test_every_page_has_an_icon(client_for, analyst):
     assert 'rel="icon" href="/static/favicon.svg"' in page
     redirect = Client().get("/favicon.ico")
     assert redirect.status_code == 301 and redirect["Location"] == "/static/favicon.svg"
+
+
+def test_command_output_counts_in_proper_plurals(make_user, demo_params, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from runs.services import run_create
+    from runs.wording import plural, size_text
+
+    assert (plural(1, "step"), plural(2, "step"), plural(0, "byte")) == ("1 step", "2 steps", "0 bytes")
+    assert size_text(0) == "0 bytes" and size_text(1) == "1 byte" and size_text(2048) == "2.0 KB (2,048 bytes)"
+    out = StringIO()
+    call_command("setup_roles", stdout=out)
+    assert " 1 permissions" not in out.getvalue() and " permission" in out.getvalue()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_create(kind="demo", params={**demo_params, "steps": 1}, owner=make_user("analyst"))
+    assert "Demo run: 1 step of 0 s" in list(run.logs.values_list("message", flat=True))
+    out = StringIO()
+    call_command("cleanup_runs", "--days", "30", "--dry-run", stdout=out)
+    assert "0 bytes (0 bytes)" not in out.getvalue() and ", 0 bytes;" in out.getvalue()

@@ -11,6 +11,7 @@ from runs.models import Run, RunArtifact, RunComparison, RunLog, RunStatus
 from runs.selectors.cleanup import cleanup_plan
 from runs.services.compare import comparison_create
 from runs.services.manage import CleanupPlanStale, runs_cleanup
+from runs.wording import size_text
 from tests.runs.test_manage_support import artifact_store, launch, secret_kind  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +179,7 @@ def test_the_command_dry_run_lists_everything_and_deletes_nothing(estate):
     assert f"{estate['fav'].run_id}  favourite" in text
     assert f'{estate["compared_a"].run_id}  in saved comparison "Q3 review"' in text
     size = sum(c.size_bytes for c in plan.to_delete)
-    assert "Dry run: 4 run(s) would be deleted" in text and f"({size} bytes)" in text and "7 old run(s) kept" in text
+    assert "Dry run: 4 run(s) would be deleted" in text and size_text(size) in text and "7 old run(s) kept" in text
 
 
 def test_the_command_deletes_what_its_dry_run_listed(estate):

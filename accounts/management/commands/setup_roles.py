@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from accounts.services import roles_sync
+from runs.wording import plural
 
 
 class Command(BaseCommand):
@@ -9,5 +10,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         counts = roles_sync()
         for role, n in counts.items():
-            self.stdout.write(f"{role:<18} {n} permissions")
+            self.stdout.write(f"{role:<18} {plural(n, 'permission')}")
         self.stdout.write(self.style.SUCCESS(f"{len(counts)} roles in place."))

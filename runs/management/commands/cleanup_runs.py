@@ -5,10 +5,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.template.defaultfilters import filesizeformat
 
 from runs.selectors.cleanup import CLEANUP_MAX_DAYS, CLEANUP_MIN_DAYS, cleanup_plan
 from runs.services.manage import CleanupPlanStale, runs_cleanup
+from runs.wording import size_text
 
 
 class Command(BaseCommand):
@@ -34,12 +34,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Runs created before {plan.cutoff:%Y-%m-%d %H:%M} ({plan.days} days):")
         for candidate in plan.to_delete:
             self.stdout.write(
-                f"  {verb:<12} {candidate.run_id}  {filesizeformat(candidate.size_bytes)} "
-                f"({candidate.size_bytes} bytes)  created {candidate.created_at:%Y-%m-%d}"
+                f"  {verb:<12} {candidate.run_id}  {size_text(candidate.size_bytes)}  created {candidate.created_at:%Y-%m-%d}"
             )
         for kept in plan.kept:
             self.stdout.write(f"  {'keep':<12} {kept.run_id}  {kept.reason}")
-        size = f"{filesizeformat(plan.total_bytes)} ({plan.total_bytes} bytes)"
+        size = size_text(plan.total_bytes)
         if dry_run:
             self.stdout.write(
                 f"Dry run: {len(plan.to_delete)} run(s) would be deleted, {size}; {len(plan.kept)} old run(s) kept."
