@@ -175,9 +175,11 @@ def _cells(row: NumberRow, base: int, threshold: float) -> list[dict[str, Any]]:
             cell["delta"] = format_delta(delta, row.unit)
             cell["direction"] = "up" if delta > 0 else "down" if delta < 0 else ""
             if pct is not None:
+                # The page's script re-decides from this same rounded value when the threshold moves.
+                rounded = round(pct, 6)
                 cell["pct"] = format_delta_pct(pct)
-                cell["pct_raw"] = repr(round(pct, 6))
-                cell["significant"] = abs(pct) >= threshold and delta != 0
+                cell["pct_raw"] = repr(rounded)
+                cell["significant"] = rounded != 0 and abs(rounded) >= threshold
             else:
                 # From a zero baseline any change is a change of "infinite" percent.
                 cell["pct_raw"] = "inf" if delta else "0"

@@ -460,6 +460,8 @@ def test_saving_keeps_a_baseline_that_is_not_the_first_column(pair, client_for, 
     other_view = client.get(f"/runs/comparisons/{saved.pk}/?baseline={ids[0]}").context["comparison"]
     assert other_view.baseline.run_id == ids[0]
     assert RunComparison.objects.get().baseline_id == pair[1].pk
+    # A baseline that is not one of its runs shows the saved one.
+    assert client.get(f"/runs/comparisons/{saved.pk}/?baseline=run_nope").context["comparison"].baseline.run_id == ids[1]
 
 
 def test_the_api_saves_the_order_and_baseline_and_changes_them(pair, launch, client_for, analyst):
