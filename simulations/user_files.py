@@ -119,6 +119,32 @@ def _shifted(exc: PositionsFormatError, offset: int) -> PositionsFormatError:
     return PositionsFormatError(None if exc.row is None else exc.row + offset, exc.column, exc.message)
 
 
+def _earliest_problem(raw: pd.DataFrame, exc: PositionsFormatError) -> PositionsFormatError:
+    """The problem on the earliest row, where the first one found may lie further down.
+
+    Validation checks column by column, so a bad `notional` on row 3 is found before a
+    bad `rating` on row 2. A prefix of the rows fails as soon as it holds a bad row, so
+    a bisection over prefix lengths (some 17 validations for a whole batch, only on a
+    file already refused) finds the shortest failing prefix: its last row is the first
+    bad one, and validating it names that row's problem."""
+    if exc.row is None or exc.row <= 1:
+        return exc
+    good, bad = 0, exc.row  # raw[:good] validates; raw[:bad] does not
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        try:
+            validate_positions(raw.iloc[:middle])
+        except PositionsFormatError:
+            bad = middle
+        else:
+            good = middle
+    try:
+        validate_positions(raw.iloc[:bad])
+    except PositionsFormatError as earliest:
+        return earliest if earliest.row is not None else exc
+    return exc
+
+
 def _csv_batches(source: Source) -> Iterator[pd.DataFrame]:
     try:
         reader = pd.read_csv(
@@ -165,7 +191,7 @@ def read_positions_in_batches(source: Source, fmt: Literal["csv", "parquet"]) ->
             try:
                 canonical.append(validate_positions(raw))
             except PositionsFormatError as exc:
-                raise _shifted(exc, offset) from None
+                raise _shifted(_earliest_problem(raw, exc), offset) from None
             offset += len(raw)
             del raw
     except UNREADABLE as exc:

@@ -77,3 +77,17 @@ def test_loading_sets_only_what_the_environment_lacks(tmp_path, monkeypatch):
     assert local_env.load(tmp_path / ".env") == ["X_FIRST_HOUR_A"]
     assert os.environ["X_FIRST_HOUR_A"] == "quoted value" and os.environ["X_FIRST_HOUR_B"] == "env"
     monkeypatch.delenv("X_FIRST_HOUR_A")
+
+
+def test_the_embedded_broker_url_names_a_host_so_kombu_does_not_warn(settings, caplog):
+    import logging
+
+    from kombu import Connection
+
+    if not settings.CELERY_BROKER_URL.startswith("filesystem:"):
+        return  # the service leg runs on Redis, whose URL names its host
+    with caplog.at_level(logging.WARNING, logger="kombu.connection"):
+        connection = Connection(settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+        connection.clone()
+        connection.as_uri()
+    assert "No hostname was supplied" not in caplog.text

@@ -59,3 +59,21 @@ def test_the_positions_format_is_a_page_with_an_example_file_that_computes(clien
 
 def test_the_positions_format_page_needs_a_login(client):
     assert client.get("/simulations/positions-format/").status_code == 302
+
+
+def test_a_file_with_several_bad_rows_reports_the_first_row():
+    import io
+
+    from simulations.engine import PositionsFormatError
+    from simulations.user_files import compute_book
+
+    csv = (
+        "position_id,product,notional,rating\n"
+        "P1,cash,100,NR\n"
+        "P2,corporate,200,ZZZ\n"      # row 2: bad rating (a column checked after notional)
+        "P3,corporate,-5,BBB\n"       # row 3: bad notional
+        "P4,corporate,x,NR\n"
+    ).encode()
+    with pytest.raises(PositionsFormatError) as caught:
+        compute_book(io.BytesIO(csv), filename="book.csv")
+    assert caught.value.row == 2 and caught.value.column == "rating"
