@@ -76,3 +76,8 @@ def test_command_output_counts_in_proper_plurals(make_user, demo_params, django_
     out = StringIO()
     call_command("cleanup_runs", "--days", "30", "--dry-run", stdout=out)
     assert "0 bytes (0 bytes)" not in out.getvalue() and ", 0 bytes;" in out.getvalue()
+
+
+def test_the_home_page_links_the_api_schema(client_for, analyst):
+    page = client_for(analyst).get("/").content.decode()
+    assert 'href="/api/schema/"' in page and 'href="/api/schema/?format=json"' in page and 'href="/api/"' in page
