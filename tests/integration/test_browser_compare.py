@@ -130,4 +130,21 @@ def test_four_simulation_runs_side_by_side_at_1440_px(page, four_runs, analyst, 
     assert not page.locator("#figure-rwa_by_class-rwa").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
 
+    # Saved as shown, reopened as shown: same columns, same baseline, same Δ.
+    shown_delta = _cell(page, "metrics-ratio", "cet1_ratio", 0).locator(".cmp-delta").inner_text()
+    page.fill("#save-comparison input[name=name]", "Four books")
+    page.click("#save-comparison button[type=submit]")
+    page.wait_for_url("**/runs/comparisons/*/")
+    assert [c.get_attribute("data-run") for c in page.locator(".cmp-card").all()] == ids
+    assert page.locator(".cmp-card.is-baseline").get_attribute("data-run") == ids[2]
+    assert _cell(page, "metrics-ratio", "cet1_ratio", 0).locator(".cmp-delta").inner_text() == shown_delta
+    from runs.models import RunComparison
+
+    saved = RunComparison.objects.get(name="Four books")
+    assert saved.run_order == ids and saved.baseline_id == four_runs[2].pk
+    # Deleting it asks first; declining keeps it.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#delete-comparison button[type=submit]")
+    assert "/runs/comparisons/" in page.url and page.locator(".cmp-card").count() == 4
+
     assert _real_problems(problems) == []
