@@ -308,7 +308,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "runs.api.pagination.RunPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular, plus the error answers (400/401/403/404/…) each operation can give.
+    "DEFAULT_SCHEMA_CLASS": "runs.api.openapi.RunsightAutoSchema",
     "PAGE_SIZE": 25,
 }
 SPECTACULAR_SETTINGS = {
@@ -320,6 +321,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get components of their own: read-only fields (id, status, …) are not
+    # offered as input, and required-on-input is told apart from always-present-on-output.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "runs.api.openapi.postprocess_error_components",  # the shared Error / ValidationErrors bodies
+    ],
 }
 
 # ---------------------------------------------------------------------------
@@ -334,6 +342,21 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# ---------------------------------------------------------------------------
+# FinOps
+# ---------------------------------------------------------------------------
+# The batch reads FOCUS exports from FINOPS_SOURCE_DIR/<domain code>/ (files
+# named with their month, e.g. focus_2026-10.csv.gz). A launch may name another
+# folder, but only one under FINOPS_SOURCE_ROOTS (the batch never reads elsewhere).
+FINOPS_SOURCE_DIR = Path(env_str("FINOPS_SOURCE_DIR", str(VAR_DIR / "finops" / "sources")))
+FINOPS_SOURCE_ROOTS = [Path(p) for p in env_list("FINOPS_SOURCE_ROOTS", [str(VAR_DIR / "finops")])]
+# A file larger than this is refused from its size alone, before reading (default 1 GiB).
+FINOPS_MAX_FILE_BYTES = env_int("FINOPS_MAX_FILE_BYTES", 1 << 30, minimum=1)
+# Errors kept in detail per block (file, row, column, reason); all are counted.
+FINOPS_MAX_ERRORS_KEPT = env_int("FINOPS_MAX_ERRORS_KEPT", 50, minimum=1)
+# Rows read per batch (memory stays bounded whatever the file size).
+FINOPS_BATCH_ROWS = env_int("FINOPS_BATCH_ROWS", 131072, minimum=1000)
 
 LOGGING = {
     "version": 1,

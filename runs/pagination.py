@@ -87,6 +87,10 @@ def run_counts_invalidate_on_create(sender: Any, instance: Any, created: bool, r
 # The paginator
 # ---------------------------------------------------------------------------
 
+# Pages beyond this hold no rows whatever the table; their offset would overflow SQL's integers.
+MAX_PAGE_NUMBER = 10**9
+
+
 class RunPage(Page):
     """A page that knows whether another follows from the extra row it fetched."""
 
@@ -156,6 +160,8 @@ class CachedCountPaginator(Paginator):
             raise PageNotAnInteger("That page number is not an integer") from None
         if number < 1:
             raise EmptyPage("That page number is less than 1")
+        if number > MAX_PAGE_NUMBER:  # past any table, and an offset no database accepts
+            raise EmptyPage("That page contains no results")
         return number
 
     @cached_property

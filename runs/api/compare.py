@@ -19,8 +19,9 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from runs.models import Run, RunComparison
-from runs.selectors.cleanup import cleanup_plan
+from runs.selectors.cleanup import CLEANUP_MAX_DAYS, CLEANUP_MIN_DAYS, cleanup_plan
 from runs.selectors.compare import (
+    COMPARE_MAX_RUNS,
     COMPARE_MIN_RUNS,
     comparison_baseline_id,
     comparison_get,
@@ -127,8 +128,11 @@ class ComparisonBaselineField(serializers.CharField):
 
 
 class SavedComparisonSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
-    runs = ComparisonRunIdsField(help_text="Run ids, 2 to 10, in column order; kept in this order.")
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None, allow_null=True)
+    runs = ComparisonRunIdsField(
+        min_length=COMPARE_MIN_RUNS, max_length=COMPARE_MAX_RUNS,
+        help_text=f"Run ids, {COMPARE_MIN_RUNS} to {COMPARE_MAX_RUNS}, in column order; kept in this order.",
+    )
     baseline = ComparisonBaselineField(
         required=False, allow_null=True,
         help_text="The run id Δ and Δ% are against, one of runs; the first run when left out.",
@@ -161,7 +165,10 @@ class RunIdsSerializer(serializers.Serializer):
 
 
 class DaysSerializer(serializers.Serializer):
-    days = serializers.IntegerField(help_text="Runs created more than this many days ago (7 to 365).")
+    days = serializers.IntegerField(
+        min_value=CLEANUP_MIN_DAYS, max_value=CLEANUP_MAX_DAYS,
+        help_text=f"Runs created more than this many days ago ({CLEANUP_MIN_DAYS} to {CLEANUP_MAX_DAYS}).",
+    )
 
 
 class CleanupExecuteSerializer(DaysSerializer):
@@ -214,7 +221,11 @@ class CompareView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("runs", str, many=True, required=True, description="Run id, repeated 2 to 10 times."),
+            OpenApiParameter(
+                "runs", {"type": "array", "items": {"type": "string"}, "minItems": COMPARE_MIN_RUNS, "maxItems": COMPARE_MAX_RUNS},
+                required=True, explode=True,
+                description=f"Run id, repeated {COMPARE_MIN_RUNS} to {COMPARE_MAX_RUNS} times (or comma-separated).",
+            ),
             OpenApiParameter("baseline", str, required=False, description="One of the runs; the first when left out."),
         ],
         responses={200: ComparisonResultSerializer, 400: ERROR, 404: ERROR},

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from runs.pagination import CachedCountPaginator
+from runs.pagination import MAX_PAGE_NUMBER, CachedCountPaginator
 
 
 class RunPagination(PageNumberPagination):
@@ -16,7 +17,32 @@ class RunPagination(PageNumberPagination):
     django_paginator_class = CachedCountPaginator
     page_size = 25
     page_size_query_param = "page_size"
+    min_page_size = 1
     max_page_size = 100
+
+    def get_page_size(self, request: Any) -> int:
+        """`page_size` as asked, or 400: a value out of range or not a whole number is refused,
+        not silently replaced by another page size (DRF's default)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and self.min_page_size <= int(raw) <= self.max_page_size):
+            raise ValidationError(
+                {self.page_size_query_param: [f"must be a whole number from {self.min_page_size} to {self.max_page_size}"]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1, maximum=MAX_PAGE_NUMBER)
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=self.min_page_size, maximum=self.max_page_size, default=self.page_size)
+                parameter["description"] = (
+                    f"Rows per page, {self.min_page_size} to {self.max_page_size} (default {self.page_size})."
+                )
+        return parameters
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)

@@ -17,8 +17,9 @@ def _caller(context: dict[str, Any]) -> Any:
 
 
 class RunSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
-    parent = serializers.CharField(source="parent.run_id", read_only=True, default=None)
+    # null: a run launched by the system (beat, a command) has no owner; a run that is not a clone no parent.
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None, allow_null=True)
+    parent = serializers.CharField(source="parent.run_id", read_only=True, default=None, allow_null=True)
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     is_demo = serializers.SerializerMethodField()
     is_favourite = serializers.SerializerMethodField(

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from runs import selectors, services
+from runs.api.openapi import launch_request
 from runs.api.serializers import (
     RunAnnotateSerializer,
     RunBulkSerializer,
@@ -73,7 +75,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             return RunBulkSerializer
         return RunSerializer
 
-    @extend_schema(request=RunLaunchSerializer, responses={201: RunSerializer, 202: RunSerializer})
+    @extend_schema(
+        request=launch_request(),
+        responses={
+            201: RunSerializer,
+            202: OpenApiResponse(RunSerializer, description="Stored PENDING; queued once the task queue answers again."),
+        },
+    )
     def create(self, request: Request) -> Response:
         """Launch a run: validates the kind's parameters and queues it for a worker."""
         if not kinds_launchable_by(request.user):  # refused before its input is read
@@ -118,7 +126,16 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise _as_drf_error(exc) from None
         return _launched(clone)
 
-    @extend_schema(request=RunBulkSerializer, responses={200: dict})
+    @extend_schema(
+        request=RunBulkSerializer,
+        responses={
+            200: inline_serializer("RunBulkResult", {
+                "action": drf_serializers.ChoiceField(choices=RunBulkSerializer.ACTIONS),
+                "runs": drf_serializers.IntegerField(help_text="How many runs were changed."),
+            }),
+            404: OpenApiResponse(description="A run id that does not exist or is not visible to you; nothing was changed."),
+        },
+    )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
         """Favourite, unfavourite, tag or untag many runs: all of them or none."""
@@ -185,9 +202,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         page = self.paginate_queryset(logs)
         return self.get_paginated_response(RunLogSerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses=RunSerializer)
+    @extend_schema(
+        request=None,
+        responses={200: RunSerializer, 409: OpenApiResponse(description="The run has already finished.")},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, run_id: str) -> Response:
+        """Ask a PENDING or RUNNING run to stop (its owner, or an operator)."""
         run = self.get_object()
         try:
             services.run_cancel(run=run, actor=request.user)
