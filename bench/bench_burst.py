@@ -43,7 +43,13 @@ def main() -> int:
     try:
         stack.setup()
         for i in range(args.repeat):
-            f = stack.burst_figures(args.launches, args.clients, {"steps": args.steps, "step_seconds": args.step_seconds})
+            try:
+                f = stack.burst_figures(
+                    args.launches, args.clients, {"steps": args.steps, "step_seconds": args.step_seconds}
+                )
+            except RuntimeError as exc:
+                print(f"burst {i + 1}/{args.repeat} failed: {exc}")
+                return 1
             not_ok = sum(1 for r in f["finals"].values() if r["status"] != "SUCCEEDED")
             row = {
                 "launch_p50": percentile(f["launch_seconds"], 50),

@@ -17,6 +17,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -307,6 +308,24 @@ class Db:
             self.conn.close()
 
 
+def shared_database_sockets(port: int = PG_PORT) -> list[str]:
+    """Client connections to the cluster held open by more than one process.
+
+    A connection opened before a fork and used on both sides (a pool a prefork
+    worker's parent opened before forking its children) shows here as one socket
+    with two pids; its protocol stream would be corrupted by the two users.
+    """
+    result = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( dport = :{port} )"], capture_output=True, text=True, timeout=10
+    )
+    shared = []
+    for line in result.stdout.splitlines():
+        pids = set(re.findall(r"pid=(\d+)", line))
+        if len(pids) > 1:
+            shared.append(line.strip())
+    return shared
+
+
 class ConnectionSampler(threading.Thread):
     """Samples pg_stat_activity: the most connections seen, in all and by application."""
 
@@ -315,11 +334,16 @@ class ConnectionSampler(threading.Thread):
         self.dsn, self.interval = dsn, interval
         self.max_total = 0
         self.max_by_app: dict[str, int] = {}
+        self.shared_sockets: list[str] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
         conn = None
+        ticks = 0
         while not self._halt.is_set():
+            ticks += 1
+            if ticks % 10 == 1 and shutil.which("ss"):
+                self.shared_sockets += shared_database_sockets()
             try:
                 if conn is None:
                     conn = psycopg.connect(self.dsn, autocommit=True)
@@ -528,6 +552,9 @@ class Stack:
         self.redis.stop()
         if self.pg.running():
             self.pg.stop("immediate")
+        # Keep the logs for a failure's diagnosis; the cluster and the bytes go.
+        for path in (self.pg.data, self.artifacts, self.base / "var"):
+            shutil.rmtree(path, ignore_errors=True)
 
     # -- faults ------------------------------------------------------------
     def restart_redis(self, down: float) -> None:
@@ -584,6 +611,11 @@ class Stack:
             ids = [l.run_id for l in launches if l.run_id]
             finals = self.wait_final(ids, drain_timeout)
             drained = time.monotonic() - started
+        except Exception as exc:
+            raise RuntimeError(
+                f"the burst did not complete: {exc}; most PostgreSQL connections seen: {sampler.max_total} "
+                f"{dict(sorted(sampler.max_by_app.items()))}"
+            ) from exc
         finally:
             sampler.stop()
         starts = [
@@ -598,6 +630,7 @@ class Stack:
             "no_answer": sum(1 for l in launches if l.answer.status == 0),
             "max_connections": sampler.max_total,
             "by_app": dict(sorted(sampler.max_by_app.items())),
+            "shared_sockets": sampler.shared_sockets,
             "sent_seconds": sent,
             "drained_seconds": drained,
         }
@@ -627,6 +660,15 @@ class Stack:
             [run_id],
         )
         return [r[0] for r in rows]
+
+    def timeline(self, run_id: str, last: int = 8) -> list[str]:
+        """The run's last log lines with their times, for a failure message."""
+        rows = self.db.query(
+            "SELECT l.created_at, l.level, l.message FROM runs_runlog l JOIN runs_run r ON r.id = l.run_id "
+            "WHERE r.run_id = %s ORDER BY l.id DESC LIMIT %s",
+            [run_id, last],
+        )
+        return [f"{at:%H:%M:%S.%f}"[:-3] + f" {level} {message[:120]}" for at, level, message in reversed(rows)]
 
     def wait_status(self, run_id: str, statuses: Iterable[str], timeout: float, **extra: Any) -> dict[str, Any]:
         wanted = set(statuses)
