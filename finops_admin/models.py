@@ -256,3 +256,73 @@ class Currency(models.Model):
     def __str__(self) -> str:
         return self.code
 
+
+
+# ---------------------------------------------------------------------------
+# Aggregates (read-only): materialized views on PostgreSQL, tables on SQLite
+# ---------------------------------------------------------------------------
+# Created by migration 0003 (finops_admin/aggregate_sql.py), refreshed at the end
+# of each batch by finops_admin.aggregates; read through these models the same way
+# on both databases.
+class _Aggregate(models.Model):
+    period = models.DateField()
+    billed_cost = models.DecimalField(**MONEY)
+    effective_cost = models.DecimalField(**MONEY)
+    list_cost = models.DecimalField(**MONEY, null=True)
+    readings = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+        managed = False
+
+
+class CostByDomainMonth(_Aggregate):
+    pk = models.CompositePrimaryKey("period", "domain")
+    domain = models.ForeignKey(Domain, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        managed = False
+        db_table = "finops_agg_domain_month"
+        ordering = ["period", "domain"]
+
+
+class CostByFamilyMonth(_Aggregate):
+    pk = models.CompositePrimaryKey("period", "domain", "family")
+    domain = models.ForeignKey(Domain, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    family = models.ForeignKey(Family, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        managed = False
+        db_table = "finops_agg_family_month"
+        ordering = ["period", "domain", "family"]
+
+
+class CostByApplicationMonth(_Aggregate):
+    pk = models.CompositePrimaryKey("period", "domain", "family", "application")
+    domain = models.ForeignKey(Domain, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    family = models.ForeignKey(Family, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        managed = False
+        db_table = "finops_agg_application_month"
+        ordering = ["period", "application"]
+
+
+class ApplicationRanking(models.Model):
+    """Per month and application: its effective cost, last month's, the change and both ranks."""
+
+    pk = models.CompositePrimaryKey("period", "application")
+    period = models.DateField()
+    application = models.ForeignKey(Application, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    billed_cost = models.DecimalField(**MONEY)
+    effective_cost = models.DecimalField(**MONEY)
+    previous_effective_cost = models.DecimalField(**MONEY)
+    change = models.DecimalField(**MONEY)
+    cost_rank = models.BigIntegerField(help_text="1 = the highest effective cost of the month.")
+    change_rank = models.BigIntegerField(help_text="1 = the largest increase over the previous month.")
+
+    class Meta:
+        managed = False
+        db_table = "finops_agg_application_ranking"
+        ordering = ["period", "cost_rank"]

@@ -1,7 +1,72 @@
-from django.db import migrations
+"""The cost aggregates: materialized views on PostgreSQL, tables on SQLite (same names and columns).
+
+The models are unmanaged: this migration creates what they read (see finops_admin/aggregate_sql.py).
+"""
+from django.db import migrations, models
+
+
+def create(apps, schema_editor):
+    from finops_admin.aggregate_sql import create_statements
+
+    for statement in create_statements(schema_editor.connection.vendor):
+        schema_editor.execute(statement)
+
+
+def drop(apps, schema_editor):
+    from finops_admin.aggregate_sql import drop_statements
+
+    for statement in drop_statements(schema_editor.connection.vendor):
+        schema_editor.execute(statement)
+
+
+def _sums():
+    return [
+        ('period', models.DateField()),
+        ('billed_cost', models.DecimalField(decimal_places=6, max_digits=20)),
+        ('effective_cost', models.DecimalField(decimal_places=6, max_digits=20)),
+        ('list_cost', models.DecimalField(decimal_places=6, max_digits=20, null=True)),
+        ('readings', models.BigIntegerField()),
+    ]
 
 
 class Migration(migrations.Migration):
     dependencies = [("finops_admin", "0002_domains_and_currencies")]
 
-    operations: list = []
+    operations = [
+        migrations.RunPython(create, drop),
+        migrations.CreateModel(
+            name='ApplicationRanking',
+            fields=[
+                ('pk', models.CompositePrimaryKey('period', 'application', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('period', models.DateField()),
+                ('billed_cost', models.DecimalField(decimal_places=6, max_digits=20)),
+                ('effective_cost', models.DecimalField(decimal_places=6, max_digits=20)),
+                ('previous_effective_cost', models.DecimalField(decimal_places=6, max_digits=20)),
+                ('change', models.DecimalField(decimal_places=6, max_digits=20)),
+                ('cost_rank', models.BigIntegerField(help_text='1 = the highest effective cost of the month.')),
+                ('change_rank', models.BigIntegerField(help_text='1 = the largest increase over the previous month.')),
+            ],
+            options={'db_table': 'finops_agg_application_ranking', 'ordering': ['period', 'cost_rank'], 'managed': False},
+        ),
+        migrations.CreateModel(
+            name='CostByApplicationMonth',
+            fields=_sums() + [
+                ('pk', models.CompositePrimaryKey('period', 'domain', 'family', 'application', blank=True, editable=False, primary_key=True, serialize=False)),
+            ],
+            options={'db_table': 'finops_agg_application_month', 'ordering': ['period', 'application'], 'managed': False},
+        ),
+        migrations.CreateModel(
+            name='CostByDomainMonth',
+            fields=_sums() + [
+                ('pk', models.CompositePrimaryKey('period', 'domain', blank=True, editable=False, primary_key=True, serialize=False)),
+            ],
+            options={'db_table': 'finops_agg_domain_month', 'ordering': ['period', 'domain'], 'managed': False},
+        ),
+        migrations.CreateModel(
+            name='CostByFamilyMonth',
+            fields=_sums() + [
+                ('pk', models.CompositePrimaryKey('period', 'domain', 'family', blank=True, editable=False, primary_key=True, serialize=False)),
+            ],
+            options={'db_table': 'finops_agg_family_month', 'ordering': ['period', 'domain', 'family'], 'managed': False},
+        ),
+    ]

@@ -1,0 +1,154 @@
+"""The executor of the `finops_batch` run kind: one block per domain, then the aggregates.
+
+Every write goes through the run's RunContext (progress, logs, metrics) or is
+fenced by its attempt token (the BatchRun, blocks and refresh rows are written
+under `fence.locked()`), so an attempt that lost its claim writes nothing more.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from django.db.models import Count, Sum
+
+from finops_admin.aggregates import Refreshed, aggregates_refresh
+from finops_admin.models import AggregateRefresh, BatchBlock, BatchRun, BlockStatus, CostReading, Domain
+from finops_admin.services.blocks import BlockOutcome, block_fail, block_load
+from runs.context import RunCancelled, RunContext, RunFenced
+from runs.models import Run
+
+ProgressListener = Callable[[int, str], None]
+_listener: contextvars.ContextVar[ProgressListener | None] = contextvars.ContextVar("finops_listener", default=None)
+# Share of the progress bar the blocks take; the aggregates take the rest.
+BLOCKS_SHARE = 90.0
+
+
+class BatchFailed(Exception):
+    """One or more blocks failed; the others kept their results."""
+
+
+@contextmanager
+def finops_in_process(listener: ProgressListener | None = None) -> Iterator[None]:
+    """Tell `listener(percent, message)` how far batches executed in this process are."""
+    token = _listener.set(listener)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
+
+
+class _Progress:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.listener = _listener.get()
+
+    def __call__(self, percent: float, message: str | None = None) -> None:
+        self.ctx.progress(percent, message)
+        if self.listener is not None:
+            self.listener(int(percent), message or "")
+
+
+def batch_execute(*, run: Run, ctx: RunContext) -> None:
+    """Load the run's domains for its periods from its source, block by block, then refresh the aggregates."""
+    params = run.params
+    periods: list[str] = list(params["periods"])
+    source = Path(params["source"])
+    domains = list(Domain.objects.filter(code__in=params["domains"]).order_by("position", "code"))
+    fence = ctx.fence
+    progress = _Progress(ctx)
+
+    with fence.locked():
+        batch, _ = BatchRun.objects.update_or_create(
+            run=run, defaults={"periods": periods, "domains": [d.code for d in domains], "source": str(source)},
+        )
+        blocks = [BatchBlock.objects.get_or_create(batch=batch, domain=d)[0] for d in domains]
+    progress(1, f"Batch of {', '.join(periods)} for {', '.join(d.name for d in domains)} from {source}")
+
+    outcomes: dict[str, BlockOutcome | str] = {}
+    share = BLOCKS_SHARE / max(len(blocks), 1)
+    for i, block in enumerate(blocks):
+        base = 1 + i * share
+        progress(base, f"{block.domain.name}: loading")
+        try:
+            outcomes[block.domain.code] = block_load(
+                block=block, source=source, periods=periods, fence=fence,
+                checkpoint=lambda fraction, base=base: progress(base + share * min(fraction, 1.0)),
+                check_cancelled=ctx.check_cancelled,
+                log=ctx.log,
+            )
+        except RunCancelled:
+            block_fail(fence=fence, block=block, reason="cancelled", status=BlockStatus.SKIPPED)
+            for later in blocks[i + 1:]:
+                block_fail(fence=fence, block=later, reason="cancelled", status=BlockStatus.SKIPPED)
+            raise
+        except RunFenced:
+            raise
+        except Exception as exc:  # an unexpected error fails this block only; the others go on
+            reason = f"{type(exc).__name__}: {exc}"
+            block_fail(fence=fence, block=block, reason=reason)
+            ctx.warning(f"{block.domain.name}: FAILED, nothing written ({reason[:300]})")
+            outcomes[block.domain.code] = reason
+
+    progress(BLOCKS_SHARE + 1, "Refreshing the aggregates")
+
+    def record(item: Refreshed) -> None:
+        with fence.locked():
+            AggregateRefresh.objects.create(
+                batch=batch, view=item.view, started_at=item.started_at, finished_at=item.finished_at,
+                duration_seconds=item.duration_seconds, rows=item.rows,
+            )
+        ctx.log(f"Aggregate {item.view}: {item.rows} rows in {item.duration_seconds:.2f} s")
+
+    ctx.check_cancelled()
+    refreshed = aggregates_refresh(on_each=record)
+
+    failed = [b for b in blocks if isinstance(outcomes.get(b.domain.code), str)
+              or getattr(outcomes.get(b.domain.code), "status", None) == BlockStatus.FAILED]
+    done = [o for o in outcomes.values() if isinstance(o, BlockOutcome)]
+    reasons = []
+    for block in failed:
+        outcome = outcomes[block.domain.code]
+        why = outcome if isinstance(outcome, str) else (
+            f"{outcome.error_count} error(s), first: {outcome.first_error}")
+        reasons.append(f"{block.domain.name} ({why})")
+    short = ("Failed block(s): " + "; ".join(reasons)) if reasons else ""
+    with fence.locked():
+        BatchRun.objects.filter(pk=batch.pk).update(
+            rows_inserted=sum(o.rows_inserted for o in done),
+            rows_deleted=sum(o.rows_deleted for o in done),
+            rows_rejected=sum(o.rows_rejected for o in done),
+            views_refreshed=len(refreshed),
+            error_count=sum(o.error_count for o in done) + sum(1 for o in outcomes.values() if isinstance(o, str)),
+            short_error=short[:300],
+        )
+    ctx.set_metrics(_metrics(domains, periods, done, len(refreshed), len(failed)))
+    progress(100, "Batch done" if not failed else short[:500])
+    if failed:
+        raise BatchFailed(short)
+
+
+def _metrics(domains: list[Domain], periods: list[str], done: list[BlockOutcome], views: int, failed: int) -> dict:
+    """Totals the batch leaves in the database, per domain and period, and its volumes."""
+    rows = (
+        CostReading.objects.filter(domain__in=domains, period__in=[f"{p}-01" for p in periods])
+        .values("domain__code", "period")
+        .annotate(readings=Count("id"), billed=Sum("billed_cost"), effective=Sum("effective_cost"))
+    )
+    totals: dict[str, dict] = {d.code: {} for d in domains}
+    for row in rows:
+        totals[row["domain__code"]][f"{row['period']:%Y-%m}"] = {
+            "readings": row["readings"],
+            "billed_cost": round(float(row["billed"] or 0), 2),
+            "effective_cost": round(float(row["effective"] or 0), 2),
+        }
+    return {
+        "readings_inserted": sum(o.rows_inserted for o in done),
+        "readings_deleted": sum(o.rows_deleted for o in done),
+        "rows_rejected": sum(o.rows_rejected for o in done),
+        "files_read": sum(o.files_read for o in done),
+        "blocks_failed": failed,
+        "views_refreshed": views,
+        "totals": totals,
+    }
