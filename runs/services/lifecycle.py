@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -137,7 +137,10 @@ def _enqueue(run: Run) -> None:
             logger.exception("could not log the deferred enqueue of %s", run.run_id)
         return
     run.queue_unreachable = False
-    Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(enqueue_count=F("enqueue_count") + 1)
+    try:
+        Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(enqueue_count=F("enqueue_count") + 1)
+    except DatabaseError:  # the message is sent; the count is bookkeeping and must not fail the launch
+        logger.warning("run %s queued, but its message count could not be stored", run.run_id, exc_info=True)
 
 
 # ---------------------------------------------------------------------------
