@@ -267,6 +267,12 @@ def simulation_import_problems(*, run: Run) -> list[str]:
     missing = [name for name in AGGREGATES if name not in names]
     if missing:
         return [f"the result documents {', '.join(missing)} are missing"]
+    # Every file a simulation of its size writes: otherwise its page lists files its checks call missing.
+    expected_files = [f.name for f in layout(form.cleaned_data["n_positions"], conf.PART_ROWS)]
+    absent = [name for name in expected_files if name not in names]
+    if absent:
+        more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
+        return [f"the result files {', '.join(absent[:5])}{more} are missing"]
     try:
         documents = simulation_documents(run=run, verify=True)
         if documents is None:

@@ -165,3 +165,17 @@ def test_a_data_only_run_is_reported_as_imported_by_verify_checksums(data_only):
     out = StringIO()
     call_command("verify_checksums", stdout=out)
     assert f"IMPORTED  {data_only.run_id}" in out.getvalue()
+
+
+def test_a_simulation_import_missing_one_of_its_result_files_is_refused(simulation, artifact_root, analyst):
+    data = export_bytes(simulation, "json")
+    _forget(simulation, artifact_root)
+
+    def drop_explain(document):
+        document["artifacts"] = [a for a in document["artifacts"] if a["name"] != "explain.parquet"]
+        digest = hashlib.sha256()
+        for entry in sorted(document["artifacts"], key=lambda a: a["name"]):
+            digest.update(base64.b64decode(entry["data"]))
+        document["run"]["checksum"] = digest.hexdigest()
+
+    assert_refused(artifact_root, edit_json(data, drop_explain), "explain.parquet are missing", actor=analyst)
