@@ -709,6 +709,12 @@ class Stack:
     def active_run_ids(self) -> list[str]:
         return [r[0] for r in self.db.query("SELECT run_id FROM runs_run WHERE status IN ('PENDING', 'RUNNING')")]
 
+    def children_of(self, name: str) -> list[str]:
+        """Pids of the pool processes of a worker."""
+        proc = self.procs[name].proc
+        result = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        return result.stdout.split()
+
     def ensure_workers(self) -> None:
         """Restart what a scenario killed, so the next one starts from a whole stack."""
         if not self.redis.ping():

@@ -11,6 +11,8 @@ Run with `pytest tests/chaos -m chaos` (CI's chaos leg, `make chaos`).
 """
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from datetime import datetime, timezone
@@ -66,10 +68,12 @@ def _since(s: Stack, started: datetime) -> list[str]:
 # ---------------------------------------------------------------------------
 # Baseline
 # ---------------------------------------------------------------------------
-def test_a_simulation_succeeds_and_only_its_bytes_feed_the_cache(chaos: Stack):
+def test_a_long_chunked_simulation_succeeds_and_only_its_bytes_feed_the_cache(chaos: Stack):
+    """Two million positions in two chunks: numpy phases far longer than the 4 s heartbeat
+    timeout, so this also shows a healthy run is never reaped."""
     s = chaos
-    rid = _launch(s, "simulation", seed=7, n_positions=20_000, use_cache=False)
-    run = s.wait_final([rid], timeout=90)[rid]
+    rid = _launch(s, "simulation", seed=7, n_positions=2_000_000, use_cache=False)
+    run = s.wait_final([rid], timeout=120)[rid]
     assert run["status"] == "SUCCEEDED", (run, s.logs_of(rid)[-5:])
     cached = s.db.query(
         "SELECT count(*) FROM simulations_cachedresult c JOIN runs_run r ON r.id = c.source_run_id WHERE r.run_id = %s",
@@ -98,6 +102,25 @@ def test_a_killed_workers_run_fails_in_bound_while_another_worker_lives(chaos: S
     run = s.wait_status(after, FINAL, 30)
     assert run["status"] == "SUCCEEDED" and not run["worker"].startswith(f"{victim}@"), run
     _assert_invariants(s, [rid, after])
+
+
+def test_a_killed_pool_childs_run_fails_in_bound_and_its_worker_goes_on(chaos: Stack):
+    s = chaos
+    rid = _launch(s, steps=80, step_seconds=0.25)
+    victim = _running(s, rid)
+    children = [int(p) for p in s.children_of(victim)]
+    assert len(children) == 1, f"{victim} should have one pool process, has {children}"
+    killed = time.monotonic()
+    os.kill(children[0], signal.SIGKILL)
+    run = s.wait_status(rid, FINAL, REAP_BOUND + 10)
+    took = time.monotonic() - killed
+    _assert_reaped(run, victim)
+    assert took <= REAP_BOUND, f"reaped {took:.1f} s after the kill; bound {REAP_BOUND:.0f} s"
+    assert s.procs[victim].alive
+    after = [_launch(s, **SHORT) for _ in range(4)]
+    finals = s.wait_final(after, 40)
+    assert all(r["status"] == "SUCCEEDED" for r in finals.values()), finals
+    _assert_invariants(s, [rid, *after])
 
 
 def test_a_killed_workers_run_fails_in_bound_while_every_other_worker_is_busy(chaos: Stack):
