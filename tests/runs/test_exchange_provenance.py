@@ -160,3 +160,10 @@ def test_runs_imported_before_provenance_was_kept_are_marked_by_the_migration(fi
     line = RunLog.objects.filter(run=kept, message__startswith="Imported by ").get()
     assert kept.imported_at == line.created_at
     assert finished_run.origin == "ENGINE" and finished_run.imported_at is None
+
+
+def test_the_compare_page_marks_an_imported_run(client_for, finished_run, analyst):
+    copy = run_import(file=export_bytes(finished_run, "json"), actor=analyst, as_new=True).run
+    page = client_for(analyst).get(f"/runs/compare/?runs={finished_run.run_id}&runs={copy.run_id}")
+    assert page.status_code == 200
+    assert page.content.decode().count('class="pill pill-imported"') == 1
