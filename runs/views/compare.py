@@ -184,8 +184,11 @@ def _cells(row: NumberRow, base: int, threshold: float) -> list[dict[str, Any]]:
                 # From a zero baseline any change is a change of "infinite" percent.
                 cell["pct_raw"] = "inf" if delta else "0"
                 cell["significant"] = delta != 0
-        elif i != base and not row.numeric and value != row.values[base]:
-            cell["pct_raw"] = "inf"  # a different text or flag always counts
+        elif i != base and (
+            (not row.numeric and value != row.values[base]) or (value is None) != (row.values[base] is None)
+        ):
+            # A different text or flag, or a figure one run has and the other has not, always counts.
+            cell["pct_raw"] = "inf"
             cell["significant"] = True
         cells.append(cell)
     return cells

@@ -196,6 +196,9 @@ def test_no_json_blob_reaches_a_cell_nested_lists_get_their_own_section(pair, cl
     assert 'id="compare-rwa_by_class"' in html and 'id="compare-stats_by_product"' in html
     assert _cell_texts(html, "rwa_by_class-rwa", "retail")[1] == ["1,650", "+150", "+" + "10.00%"]
     assert _cell_texts(html, "rwa_by_class-rwa", "corporate")[1] == ["1,000", "no", "change"]
+    # A product only one run has is a difference too.
+    assert 'class="cmp-row differs significant" data-row="card · asset"' not in html  # no side in these records
+    assert 'class="cmp-row differs significant" data-row="card"' in html
 
 
 def test_the_threshold_decides_what_is_highlighted_and_stays_in_the_links(pair, client_for, viewer):
@@ -414,7 +417,11 @@ def test_the_api_refuses_to_save_for_a_viewer_or_with_bad_runs(pair, client_for,
     ids = [r.run_id for r in pair]
     assert client_for(viewer).post("/api/comparisons/", {"name": "n", "runs": ids}, content_type="application/json").status_code == 403
     bad = client_for(analyst).post("/api/comparisons/", {"name": "n", "runs": ids[:1]}, content_type="application/json")
-    assert bad.status_code == 400 and "2 to 10" in bad.json()["detail"]
+    assert bad.status_code == 400 and "at least 2" in str(bad.json()["runs"])
+    twice = client_for(analyst).post(
+        "/api/comparisons/", {"name": "n", "runs": [ids[0], ids[0]]}, content_type="application/json"
+    )
+    assert twice.status_code == 400 and "2 to 10" in twice.json()["detail"]
     assert not RunComparison.objects.exists()
 
 
