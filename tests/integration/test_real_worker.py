@@ -202,3 +202,24 @@ def test_a_run_survives_its_database_connections_being_cut(start_worker, analyst
     assert run.status == RunStatus.SUCCEEDED, f"{run.error_message}\n{worker.log()}"
     assert run.progress == 100 and len(run.checksum) == 64
     assert "retrying" in worker.log()  # it did meet the cut connections
+
+
+def test_a_healthy_simulation_in_a_long_numpy_step_is_never_reaped(start_worker, analyst):
+    """The reaper's threshold (2 s) is shorter than the simulation's numpy phases (a million
+    positions: seconds each), yet the attempt's heartbeat thread keeps the run alive."""
+    import time
+
+    worker = start_worker("w1", queues="celery")
+    start_worker("control", queues="runs.control", beat=True, env={**CONTROL_ENV, "RUN_HEARTBEAT_TIMEOUT": "2"})
+    run = run_create(
+        kind="simulation", params={"seed": 11, "n_positions": 1_000_000, "use_cache": False}, owner=analyst
+    )
+    started = time.monotonic()
+    wait_for(
+        lambda: _status(run) in (RunStatus.SUCCEEDED, RunStatus.FAILED), timeout=240, interval=0.2,
+        what=f"{run.run_id} to finish\n{worker.log()}",
+    )
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, f"{run.error_message}\n{worker.log()}"
+    assert time.monotonic() - started > 2  # it did outlast the threshold
+    assert not run.logs.filter(message__startswith="Reaped").exists()
