@@ -140,7 +140,10 @@ def run_clone(*, run: Run, actor: Any, params: dict[str, Any] | None = None, tag
     """A new run of the same kind with the source's parameters, changed by `params`.
 
     The clone is executed like any launch; its parent is the source, trigger CLONE.
+    A data-only import (a table with no parameters) cannot be cloned: there is nothing to re-run.
     """
+    if run.is_data_only:
+        raise ValidationError(f"{run.run_id} is an imported table of data only: it has no parameters to run again.")
     merged = {**run.params, **(params or {})}
     clone = run_create(
         kind=run.kind,

@@ -138,7 +138,8 @@ class RunDetailView(RoleRequiredMixin, TemplateView):
             children=run.children.all()[:50],
             can_cancel=run.is_active and roles.can_cancel_run(request.user, run),
             can_annotate=roles.can_annotate_run(request.user, run),
-            can_clone=kind is not None and roles.can_launch_run(request.user, kind.launch_permission),
+            can_clone=kind is not None and roles.can_launch_run(request.user, kind.launch_permission)
+            and not run.is_data_only,
             can_delete=roles.can_delete_run(request.user, run),
             **run_favourite_others(run=run, user=request.user),
         )

@@ -179,3 +179,12 @@ def test_a_simulation_import_missing_one_of_its_result_files_is_refused(simulati
         document["run"]["checksum"] = digest.hexdigest()
 
     assert_refused(artifact_root, edit_json(data, drop_explain), "explain.parquet are missing", actor=analyst)
+
+
+def test_a_data_only_run_cannot_be_cloned(data_only, client_for, analyst):
+    page = client_for(analyst).get(f"/runs/{data_only.run_id}/").content.decode()
+    assert 'id="clone-link"' not in page
+    before = Run.objects.count()
+    response = _api(analyst).post(f"/api/runs/{data_only.run_id}/clone/", {}, format="json")
+    assert response.status_code == 400 and "no parameters to run again" in str(response.json())
+    assert Run.objects.count() == before
