@@ -371,7 +371,9 @@ class FocusFile:
 
 def read_focus(path: Path, **kwargs) -> tuple[pa.Table | None, Problems]:
     """Read a whole (small) file at once: for tests and previews."""
-    problems = kwargs.pop("problems", None) or Problems()
+    problems = kwargs.pop("problems", None)
+    if problems is None:
+        problems = Problems()
     reader = FocusFile(path, problems=problems, **kwargs)
     tables = list(reader.batches())
     return (pa.concat_tables(tables) if tables else None), problems
