@@ -204,6 +204,14 @@ def simulation_integrity(*, run: Run) -> list[tuple[str, bool, str]]:
             f"{rows:,} rows in the Parquet files, the metrics say {expected if expected is None else f'{expected:,}'}",
         ))
     results.append(("No null or NaN in required columns", not bad, ", ".join(bad[:10]) if bad else "none found"))
+    key = (run.metrics.get("cache") or {}).get("params_hash")
+    if key and not run.is_imported:
+        # What the cache would serve for these parameters (and their report) must be engine results.
+        untrusted = cache_trust_problems(params_hash=key)
+        results.append((
+            "Cache entries of its parameters computed here", not untrusted,
+            "; ".join(untrusted[:3]) if untrusted else "every entry was computed by a succeeded engine run",
+        ))
     return results
 
 
@@ -220,14 +228,17 @@ def _data_only_integrity(run: Run) -> list[tuple[str, bool, str]]:
     return results
 
 
-def cache_trust_problems() -> list[str]:
-    """Cache entries that are not engine results (for verify_checksums): produced by an imported
-    run or by a run that did not succeed, or a report kept under another checksum than its producer's."""
+def cache_trust_problems(*, params_hash: str | None = None) -> list[str]:
+    """Cache entries that are not engine results (for verify_checksums and the validation panel):
+    produced by an imported run or by a run that did not succeed, or a report kept under another
+    checksum than its producer's. All entries, or those of one parameter set."""
     from runs.models import RunOrigin
     from simulations.models import CachedResult
 
     problems: list[str] = []
     entries = CachedResult.objects.filter(source_run__isnull=False).select_related("source_run", "parameter_set")
+    if params_hash is not None:
+        entries = entries.filter(parameter_set__params_hash=params_hash)
     for entry in entries.iterator(chunk_size=500):
         run = entry.source_run
         where = f"cache entry {entry.name} of params hash {entry.parameter_set.params_hash[:12]}…"

@@ -194,6 +194,10 @@ def test_a_report_cached_from_an_imported_run_is_never_served_and_is_reported(la
     assert not CachedResult.objects.filter(source_run=imported).exists()
 
     CachedResult.objects.filter(kind="report").update(source_run=imported)
+    page_client = Client()
+    page_client.force_login(analyst)
+    panel = page_client.get(f"/runs/{genuine.run_id}/validation/").content.decode()
+    assert "Some checks fail" in panel and "not computed by this installation" in panel
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("verify_checksums", stdout=out)

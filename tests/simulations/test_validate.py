@@ -15,7 +15,7 @@ def test_a_good_run_passes_every_check(launch, analyst):
     checks = simulation_integrity(run=run)
     assert [label for label, _, _ in checks] == [
         "Result files complete", "Positions rows match n_positions", "Explain rows match n_positions",
-        "No null or NaN in required columns",
+        "No null or NaN in required columns", "Cache entries of its parameters computed here",
     ]
     assert all(ok for _, ok, _ in checks), checks
     # And the run core's panel (which includes them) finds no NaN or null in the metrics.
