@@ -184,6 +184,9 @@ def _cells(row: NumberRow, base: int, threshold: float) -> list[dict[str, Any]]:
                 # From a zero baseline any change is a change of "infinite" percent.
                 cell["pct_raw"] = "inf" if delta else "0"
                 cell["significant"] = delta != 0
+            # Float noise below what the page shows reads as what it is: no change.
+            if cell["delta"].startswith("±") and (cell["pct"] or "±").startswith("±") and not cell["significant"]:
+                cell["unchanged"] = True
         elif i != base and (
             (not row.numeric and value != row.values[base]) or (value is None) != (row.values[base] is None)
         ):
@@ -231,6 +234,29 @@ def _chart(comparison: Comparison, labels: list[str], rows: list[NumberRow], sca
             {"label": run.run_id, "data": [None if row.values[i] is None else row.values[i] * scale for row in rows]}
             for i, run in enumerate(comparison.runs)
         ],
+    }
+
+
+def _changes_chart(comparison: Comparison) -> dict[str, Any] | None:
+    """Δ% of the ratios and amounts against the baseline: every change on one scale."""
+    base = comparison.baseline_index
+    rows = [
+        row for row in comparison.metrics
+        if row.unit in (UNIT_RATIO, UNIT_AMOUNT) and any(p is not None for p in row.delta_pcts)
+    ]
+    if not rows:
+        return None
+    return {
+        "id": "chart-changes", "data_id": "chart-changes-data", "wide": len(rows) > 8,
+        "title": f"Change against {comparison.baseline.run_id} (Δ%)",
+        "data": {
+            "labels": [row.label for row in rows],
+            "baseline": None,
+            "datasets": [
+                {"label": run.run_id, "color": i, "data": [row.delta_pcts[i] for row in rows]}
+                for i, run in enumerate(comparison.runs) if i != base
+            ],
+        },
     }
 
 
@@ -303,6 +329,9 @@ def _compare_context(
             "data_id": "chart-overview-data", "title": "Ratios (%)" if overview["unit"] == "%" else "Figures",
             "data": {**overview, "baseline": comparison.baseline_index},
         })
+    changes = _changes_chart(comparison)
+    if changes:
+        charts.insert(0, changes)
     charts += [b["chart"] for b in breakdowns if b["chart"]]
     numeric_rows = [r for g in groups for r in g["rows"]] + [
         r for b in breakdowns for f in b["figures"] for r in f["rows"]

@@ -144,10 +144,13 @@
     var source = document.getElementById(canvas.getAttribute("data-source"));
     if (!source) return;
     var data = JSON.parse(source.textContent);
-    var percent = canvas.id === "chart-ratios";
+    var percent = canvas.id === "chart-ratios" || canvas.id === "chart-changes";
+    var signed = canvas.id === "chart-changes";
     data.datasets.forEach(function (dataset, i) {
-      dataset.backgroundColor = palette[i % palette.length];
-      dataset.borderColor = palette[i % palette.length];
+      // Each run keeps its colour from the cards, also where the baseline has no bar.
+      var colour = palette[(typeof dataset.color === "number" ? dataset.color : i) % palette.length];
+      dataset.backgroundColor = colour;
+      dataset.borderColor = colour;
       if (i === data.baseline) dataset.label += " (baseline)";
     });
     new window.Chart(canvas, {
@@ -161,7 +164,8 @@
             callbacks: {
               label: function (ctx) {
                 var v = ctx.parsed.y;
-                return ctx.dataset.label + ": " + (percent ? v.toFixed(2) + "%" : grouped.format(v));
+                var text = percent ? v.toFixed(2) + "%" : grouped.format(v);
+                return ctx.dataset.label + ": " + (signed && v > 0 ? "+" : "") + text;
               },
             },
           },

@@ -169,6 +169,7 @@ def test_the_page_shows_differences_first_with_cards_toggle_and_charts(pair, cli
     assert '<tr class="differs" data-param="seed">' in html and '<tr class="same" data-param="steps">' in html
     assert 'id="params-show-all"' in html
     assert "vendor/chart.umd.min.js" in html and "js/compare.js" in html and 'id="chart-overview-data"' in html
+    assert 'id="chart-changes-data"' in html  # Δ% of ratios and amounts on one scale
     assert 'id="save-comparison"' not in html  # a viewer may not save
 
 
@@ -556,3 +557,13 @@ def test_comparisons_saved_before_the_order_was_kept_show_what_they_showed(launc
     migration.keep_what_was_shown(apps, None)
     legacy.refresh_from_db()
     assert legacy.run_order == [older.run_id, newer.run_id] and legacy.baseline_id == older.pk
+
+
+def test_float_noise_below_what_the_page_shows_reads_as_no_change(launch, client_for, viewer):
+    a, b = launch(None, seed=1), launch(None, seed=2)
+    Run.objects.filter(pk=a.pk).update(metrics={"total_rwa": 260416666.675, "rwa_density": 0.5})
+    Run.objects.filter(pk=b.pk).update(metrics={"total_rwa": 260416666.67500001, "rwa_density": 0.5000000001})
+    html = _compare_page(client_for(viewer), a.run_id, b.run_id, threshold="0").content.decode()
+    assert _cell_texts(html, "metrics-amount", "total_rwa")[1] == ["260,416,667", "no", "change"]
+    assert _cell_texts(html, "metrics-ratio", "rwa_density")[1] == ["50.00%", "no", "change"]
+    assert "significant" not in html[html.index('id="metrics-ratio"'):html.index("</table>", html.index('id="metrics-ratio"'))]
