@@ -543,11 +543,17 @@ class Stack:
                    what="the web server")
 
     def teardown(self) -> None:
-        for proc in self.procs.values():
+        def stop(proc: Proc) -> None:
             try:
                 proc.stop(timeout=10)
             except Exception:  # cleaning up: go on with the others
                 pass
+
+        stoppers = [threading.Thread(target=stop, args=(p,)) for p in self.procs.values()]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join(timeout=30)
         self.db.close()
         self.redis.stop()
         if self.pg.running():
@@ -711,9 +717,16 @@ class Stack:
 
     def children_of(self, name: str) -> list[str]:
         """Pids of the pool processes of a worker."""
-        proc = self.procs[name].proc
-        result = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
-        return result.stdout.split()
+        parent = str(self.procs[name].proc.pid)
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            if fields[1] == parent:
+                children.append(stat.parent.name)
+        return children
 
     def ensure_workers(self) -> None:
         """Restart what a scenario killed, so the next one starts from a whole stack."""

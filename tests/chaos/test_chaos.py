@@ -278,7 +278,7 @@ def test_launches_during_a_postgresql_restart(chaos: Stack):
 # ---------------------------------------------------------------------------
 def test_a_burst_of_200_launches_from_20_clients(chaos: Stack):
     s = chaos
-    figures = s.burst_figures(200, 20)
+    figures = s.burst_figures(200, 20, drain_timeout=90)
     print(
         f"\nburst: 200 launches / 20 clients, 2 workers; sent in {figures['sent_seconds']:.1f} s, "
         f"all final after {figures['drained_seconds']:.1f} s\n"
