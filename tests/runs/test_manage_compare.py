@@ -567,3 +567,13 @@ def test_float_noise_below_what_the_page_shows_reads_as_no_change(launch, client
     assert _cell_texts(html, "metrics-amount", "total_rwa")[1] == ["260,416,667", "no", "change"]
     assert _cell_texts(html, "metrics-ratio", "rwa_density")[1] == ["50.00%", "no", "change"]
     assert "significant" not in html[html.index('id="metrics-ratio"'):html.index("</table>", html.index('id="metrics-ratio"'))]
+
+
+def test_a_run_without_metrics_yet_compares_with_blanks(pair, client_for, viewer):
+    Run.objects.filter(pk=pair[1].pk).update(metrics={}, status="PENDING")
+    response = _compare_page(client_for(viewer), *(r.run_id for r in pair))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _cell_texts(html, "metrics-number", "mean")[1] == ["—"]
+    # A figure the other run lacks is a difference worth seeing.
+    assert 'class="cmp-row differs significant" data-row="mean"' in html
