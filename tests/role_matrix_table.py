@@ -91,6 +91,7 @@ def staff_admin(allowed: Iterable[str], ok: frozenset[int] = OK) -> Rule:
 EXPECTED: dict[str, Entry] = {
     # Sign-in
     "home": {"GET": page(AUTHENTICATED)},
+    "favicon": {"GET": same(frozenset({301}))},  # to the static icon, for everyone
     "login": {m: _rule((ANON,), OK, denied=REDIRECT, anon=OK) for m in ("GET", "POST", "PUT")},
     "logout": {"POST": same(REDIRECT)},
     # Run pages
@@ -118,6 +119,8 @@ EXPECTED: dict[str, Entry] = {
     "runs:comparison_delete": {"POST": page(CHANGE_THIS_COMPARISON, ACTED)},
     # Simulation pages
     "simulations:compute": {"GET": page(SEE_RUNS), "POST": page(SEE_RUNS, ACTED)},
+    "simulations:positions_format": {"GET": page(SEE_RUNS)},
+    "simulations:positions_example": {"GET": page(SEE_RUNS)},
     "simulations:run_report": {"GET": page(SEE_RUNS)},
     "simulations:run_file": {"GET": page(SEE_RUNS)},
     # API: schema and docs
@@ -125,7 +128,8 @@ EXPECTED: dict[str, Entry] = {
     "api-docs": {"GET": api(AUTHENTICATED, special={ANON: frozenset({401, 403})})},
     "api-root": {"GET": api(AUTHENTICATED)},
     # API: runs (finops roles see no run: a run URL is a 404 to them, lists are empty)
-    "run-list": {"GET": api(AUTHENTICATED), "POST": api(LAUNCH, ACTED)},
+    # finops_admin launches the FinOps batch: past the permission check, its empty body is refused.
+    "run-list": {"GET": api(AUTHENTICATED), "POST": api((*LAUNCH, FINOPS_ADMIN), ACTED)},
     "run-csv": {"GET": api(AUTHENTICATED)},
     "run-bulk": {"POST": api(LAUNCH, ACTED)},
     "run-detail": {"GET": api(SEE_RUNS, hidden=NO_RUNS), "PATCH": api(LAUNCH, ACTED, hidden=NO_RUNS)},
@@ -230,6 +234,18 @@ def _admin_entries() -> dict[str, Entry]:
 
 
 EXPECTED.update(_admin_entries())
+
+# Where the answer depends on a parameter's value: "<key> <name>=<value>" -> entry (wins over EXPECTED).
+# Each kind is launched by the roles holding its launch permission (accounts/roles.py).
+FINOPS_LAUNCH = (ADMIN, FINOPS_ADMIN)
+EXPECTED_VARIANTS: dict[str, Entry] = {
+    "runs:launch kind=finops_batch": {"GET": page(FINOPS_LAUNCH), "POST": page(FINOPS_LAUNCH, ACTED)},
+}
+
+
+def expected(key: str, label: str) -> Entry:
+    return EXPECTED_VARIANTS.get(label) or EXPECTED[key]
+
 
 # Patterns fetched with an HTML Accept header in the role matrix (they have no JSON rendering).
 HTML_ONLY = {"api-docs"}

@@ -119,6 +119,8 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
         obj = model._default_manager.order_by("pk").first()
         if model is get_user_model():
             obj = world.users[Role.VIEWER]
+        elif model is type(world.api_key):
+            obj = world.api_key  # the analyst's: whose key it is decides who sees it
         return [str(obj.pk)]
     if name == "run_id":
         if "simulations" in pattern.route:
@@ -158,8 +160,9 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
     )
 
 
-def paths_for(world: World, pattern: Pattern, *, every_value: bool) -> list[str]:
-    """Real paths of a pattern: the first value of each parameter, or every combination."""
+def paths_with_values(world: World, pattern: Pattern, *, every_value: bool) -> list[tuple[str, dict[str, str]]]:
+    """Real paths of a pattern with the value given to each parameter: the first value of
+    each parameter, or every combination."""
     from itertools import product
 
     from tests.crawl.urlmap import build_path
@@ -172,5 +175,34 @@ def paths_for(world: World, pattern: Pattern, *, every_value: bool) -> list[str]
     out = []
     for combo in product(*choices):
         values = iter(combo)
-        out.append(build_path(pattern, lambda n, c: next(values)))
+        out.append((build_path(pattern, lambda n, c: next(values)), {n: v for (n, _), v in zip(names, combo)}))
     return out
+
+
+def paths_for(world: World, pattern: Pattern, *, every_value: bool) -> list[str]:
+    return [path for path, _ in paths_with_values(world, pattern, every_value=every_value)]
+
+
+# Parameters whose values are known before any object exists: a case per value.
+def static_parameter_values() -> dict[str, list[str]]:
+    from runs.kinds import all_kinds
+    from runs.services.exchange import EXPORT_FORMATS
+
+    return {"kind": [k.name for k in all_kinds()], "fmt": list(EXPORT_FORMATS)}
+
+
+def variants(patterns: list[Pattern]) -> list[dict[str, str]]:
+    """One dict per combination of the static parameters these patterns take ({} if none)."""
+    from itertools import product
+
+    from tests.crawl.urlmap import build_path
+
+    static = static_parameter_values()
+    used: list[str] = []
+    for pattern in patterns:
+        build_path(pattern, lambda n, c: (n in static and n not in used and used.append(n)) or "x")
+    return [dict(zip(used, combo)) for combo in product(*(static[n] for n in used))]
+
+
+def variant_label(key: str, variant: dict[str, str]) -> str:
+    return " ".join([key, *(f"{k}={v}" for k, v in variant.items())])
