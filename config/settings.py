@@ -7,6 +7,7 @@ REDIS_URL moves to PostgreSQL and Redis; see the README's configuration table.
 from __future__ import annotations
 
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -343,6 +344,72 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# Login lock-out (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is refused (429) for AXES_COOLOFF_MINUTES.
+# Every login surface goes through it (the login page, the admin's login).
+# `python manage.py axes_reset` (or axes_reset_username NAME) lifts lock-outs.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is REMOTE_ADDR; behind the TLS proxy, the address it forwards.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if env_bool("BEHIND_TLS_PROXY", False) else ("REMOTE_ADDR",)
+)
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", False) else None
+
+# API throttling (DRF): requests per caller, and failed API keys per address
+# (accounts.authentication); over the rate the answer is 429 with a JSON detail.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [  # DRF's, letting requests through while Redis is down
+    "config.throttling.FailOpenAnonRateThrottle",
+    "config.throttling.FailOpenUserRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": env_str("API_THROTTLE_ANON", "60/min"),
+    "user": env_str("API_THROTTLE_USER", "1200/min"),
+}
+API_KEY_FAILURE_LIMIT = env_int("API_KEY_FAILURE_LIMIT", 10, minimum=1)
+API_KEY_FAILURE_WINDOW = env_int("API_KEY_FAILURE_WINDOW", 300, minimum=1)
+
+# Content-Security-Policy (django-csp): scripts only from our own static files,
+# no inline script or event handler anywhere; nothing from another origin.
+# Inline style attributes stay allowed (they cannot run code; the admin and the
+# API docs use them).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# ---------------------------------------------------------------------------
+# FinOps
+# ---------------------------------------------------------------------------
+# The batch reads FOCUS exports from FINOPS_SOURCE_DIR/<domain code>/ (files
+# named with their month, e.g. focus_2026-10.csv.gz). A launch may name another
+# folder, but only one under FINOPS_SOURCE_ROOTS (the batch never reads elsewhere).
+FINOPS_SOURCE_DIR = Path(env_str("FINOPS_SOURCE_DIR", str(VAR_DIR / "finops" / "sources")))
+FINOPS_SOURCE_ROOTS = [Path(p) for p in env_list("FINOPS_SOURCE_ROOTS", [str(VAR_DIR / "finops")])]
+# A file larger than this is refused from its size alone, before reading (default 1 GiB).
+FINOPS_MAX_FILE_BYTES = env_int("FINOPS_MAX_FILE_BYTES", 1 << 30, minimum=1)
+# Errors kept in detail per block (file, row, column, reason); all are counted.
+FINOPS_MAX_ERRORS_KEPT = env_int("FINOPS_MAX_ERRORS_KEPT", 50, minimum=1)
+# Rows read per batch (memory stays bounded whatever the file size).
+FINOPS_BATCH_ROWS = env_int("FINOPS_BATCH_ROWS", 131072, minimum=1000)
 
 # ---------------------------------------------------------------------------
 # FinOps

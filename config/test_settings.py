@@ -21,3 +21,8 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns about a missing root)
 WHITENOISE_USE_FINDERS = True
 RUN_LIST_COUNT_SECONDS = 0  # tests count exactly; tests/runs/test_pagination.py covers the cache
+# The suite makes thousands of API calls from one address in one process (one
+# shared locmem cache): rates far above it. tests/security/test_governance_throttling.py
+# lowers them to test throttling itself.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "100000/min", "user": "100000/min"}  # noqa: F405
+API_KEY_FAILURE_LIMIT = 100000

@@ -16,26 +16,32 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
-# URL name of an upload endpoint -> the setting holding its limit in bytes.
+# URL name of an upload endpoint that refuses early -> the setting holding its limit in bytes.
+# These views read `request.upload_refused` (set while streaming) and answer with the limit.
 UPLOAD_LIMIT_SETTINGS: dict[str, str] = {
     "simulations:compute": "SIMULATION_UPLOAD_MAX_BYTES",
     "api-simulations-compute": "SIMULATION_UPLOAD_MAX_BYTES",
-    "runs:import": "RUN_IMPORT_MAX_BYTES",
-    "api-run-import": "RUN_IMPORT_MAX_BYTES",
 }
+# Every upload limit of the product: a request to any other endpoint streams at most
+# the largest of them into a temporary file (its view then applies its own limit).
+ALL_LIMIT_SETTINGS = ("SIMULATION_UPLOAD_MAX_BYTES", "RUN_IMPORT_MAX_BYTES", "DATA_UPLOAD_MAX_MEMORY_SIZE")
 # Room for the multipart framing, the other form fields and a small capital file.
 MULTIPART_SLACK = 1024 * 1024
-# Any other request may carry at most this much in files.
-DEFAULT_LIMIT_SETTING = "DATA_UPLOAD_MAX_MEMORY_SIZE"
+
+
+def _view_name(request: HttpRequest) -> str:
+    try:
+        return resolve(request.path_info).view_name
+    except Resolver404:
+        return ""
 
 
 def upload_limit(request: HttpRequest) -> int:
     """The largest file, in bytes, the endpoint of this request accepts."""
-    try:
-        name = resolve(request.path_info).view_name
-    except Resolver404:
-        name = ""
-    return int(getattr(settings, UPLOAD_LIMIT_SETTINGS.get(name, DEFAULT_LIMIT_SETTING)))
+    setting = UPLOAD_LIMIT_SETTINGS.get(_view_name(request))
+    if setting:
+        return int(getattr(settings, setting))
+    return max(int(getattr(settings, name)) for name in ALL_LIMIT_SETTINGS) + MULTIPART_SLACK
 
 
 def too_large_message(size: int, limit: int) -> str:
@@ -55,7 +61,7 @@ class UploadLimitMiddleware:
             except ValueError:
                 declared = 0
             limit = upload_limit(request)
-            if declared > limit + MULTIPART_SLACK:
+            if _view_name(request) in UPLOAD_LIMIT_SETTINGS and declared > limit + MULTIPART_SLACK:
                 return refuse(request, too_large_message(declared, limit))
         return self.get_response(request)
 
