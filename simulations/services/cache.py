@@ -74,6 +74,13 @@ def cached_entry_trust(entry: CachedResult) -> str:
     return "trusted" if origin == RunOrigin.ENGINE and status == RunStatus.SUCCEEDED else "untrusted"
 
 
+def cached_result_drop_untrusted(*, entry: CachedResult) -> None:
+    """Forget an entry that is not an engine result, and its file unless a run or another entry uses it."""
+    CachedResult.objects.filter(pk=entry.pk).delete()
+    if entry.storage == CachedResult.Storage.FILE and entry.path and not paths_in_use({entry.path}):
+        transaction.on_commit(lambda: _delete_file(entry.path) if not paths_in_use({entry.path}) else None)
+
+
 def cached_results_servable(*, parameter_set: ParameterSet) -> dict[str, CachedResult]:
     """The result files of this parameter set that may be served to a run, by name.
 
@@ -86,7 +93,7 @@ def cached_results_servable(*, parameter_set: ParameterSet) -> dict[str, CachedR
             servable[entry.name] = entry
         else:
             logger.warning("cache entry %s was produced by run %s, not an engine result: dropped", entry, entry.source_run_id)
-            CachedResult.objects.filter(pk=entry.pk).delete()
+            cached_result_drop_untrusted(entry=entry)
     return servable
 
 

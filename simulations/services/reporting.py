@@ -22,6 +22,7 @@ from simulations.services.cache import (
     UntrustedSource,
     cached_entry_trust,
     cached_result_drop,
+    cached_result_drop_untrusted,
     cached_result_read,
     cached_result_store_bytes,
     cached_results_record_hit,
@@ -83,7 +84,7 @@ def simulation_report_get(*, run: Run) -> tuple[bytes, bool]:
         ).first()
         if entry is not None and cached_entry_trust(entry) != "trusted":
             logger.warning("cached report %s was not built by an engine run: dropped", entry)
-            cached_result_drop(entry=entry)
+            cached_result_drop_untrusted(entry=entry)
             entry = None
         if entry is not None:
             try:

@@ -172,7 +172,9 @@ def test_an_imported_crafted_export_never_reaches_other_runs_or_the_caches(
     assert "0 mismatch" in text
 
 
-def test_a_report_cached_from_an_imported_run_is_never_served_and_is_reported(launch, analyst, api_for):
+def test_a_report_cached_from_an_imported_run_is_never_served_and_is_reported(
+    launch, analyst, api_for, django_capture_on_commit_callbacks
+):
     """An entry left by an older version (a report an imported run produced) is not trusted."""
     client = api_for(analyst)
     genuine = launch(owner=analyst)
@@ -192,6 +194,22 @@ def test_a_report_cached_from_an_imported_run_is_never_served_and_is_reported(la
     )
     _assert_genuine(_report(client, genuine), genuine_products)
     assert not CachedResult.objects.filter(source_run=imported).exists()
+
+    # The same as a file: dropped, and the file nobody else uses goes with it.
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    from runs.artifacts import artifact_path
+
+    path = artifact_path(hashlib.sha256(data).hexdigest())
+    storages["artifacts"].save(path, ContentFile(data))
+    CachedResult.objects.filter(kind="report").update(
+        source_run=imported, storage="file", path=path, blob=None, size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _assert_genuine(_report(client, genuine), genuine_products)
+    assert not storages["artifacts"].exists(path)
 
     CachedResult.objects.filter(kind="report").update(source_run=imported)
     page_client = Client()
