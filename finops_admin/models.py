@@ -123,10 +123,14 @@ class CostReading(models.Model):
     periods, so (period, domain) is the unit of replacement.
     """
 
+    # The foreign keys of this (large) table are checked by Django (PROTECT, SET_NULL) and by the
+    # loader (ids come from the catalogue), not by database constraints: a constraint costs a
+    # trigger per row and foreign key at commit, which dominated the time of a batch's COPY.
     period = models.DateField(help_text="First day of the month the cost belongs to.")
-    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+")
-    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="+")
-    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="readings")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="readings",
+                                    db_constraint=False)
     provider = models.CharField(max_length=100)
     service_category = models.CharField(max_length=100, blank=True)
     service_name = models.CharField(max_length=200, blank=True)
@@ -141,7 +145,7 @@ class CostReading(models.Model):
     consumed_unit = models.CharField(max_length=100, blank=True)
     source_file = models.CharField(max_length=500)
     source_row = models.PositiveIntegerField()
-    batch_run = models.ForeignKey(Run, null=True, on_delete=models.SET_NULL, related_name="+")
+    batch_run = models.ForeignKey(Run, null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False)
 
     class Meta:
         indexes = [

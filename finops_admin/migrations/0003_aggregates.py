@@ -1,7 +1,10 @@
 """The cost aggregates: materialized views on PostgreSQL, tables on SQLite (same names and columns).
 
 The models are unmanaged: this migration creates what they read (see finops_admin/aggregate_sql.py).
+The readings table loses its foreign key constraints (checked by Django and the loader): they
+cost a trigger per row and key at each batch's commit.
 """
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -33,6 +36,26 @@ class Migration(migrations.Migration):
     dependencies = [("finops_admin", "0002_domains_and_currencies")]
 
     operations = [
+        migrations.AlterField(
+            model_name='costreading',
+            name='application',
+            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='readings', to='finops_admin.application'),
+        ),
+        migrations.AlterField(
+            model_name='costreading',
+            name='batch_run',
+            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='runs.run'),
+        ),
+        migrations.AlterField(
+            model_name='costreading',
+            name='domain',
+            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finops_admin.domain'),
+        ),
+        migrations.AlterField(
+            model_name='costreading',
+            name='family',
+            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finops_admin.family'),
+        ),
         migrations.RunPython(create, drop),
         migrations.CreateModel(
             name='ApplicationRanking',

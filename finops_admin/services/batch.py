@@ -7,6 +7,7 @@ under `fence.locked()`), so an attempt that lost its claim writes nothing more.
 from __future__ import annotations
 
 import contextvars
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -23,6 +24,7 @@ ProgressListener = Callable[[int, str], None]
 _listener: contextvars.ContextVar[ProgressListener | None] = contextvars.ContextVar("finops_listener", default=None)
 # Share of the progress bar the blocks take; the aggregates take the rest.
 BLOCKS_SHARE = 90.0
+PROGRESS_WRITE_SECONDS = 1.0
 
 
 class BatchFailed(Exception):
@@ -40,12 +42,21 @@ def finops_in_process(listener: ProgressListener | None = None) -> Iterator[None
 
 
 class _Progress:
+    """Progress to the run (at most once a second unless there is a message: each write is a
+    commit) and to the in-process listener; a cancel or a lost claim is seen at every call."""
+
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.listener = _listener.get()
+        self.last_write = 0.0
 
     def __call__(self, percent: float, message: str | None = None) -> None:
-        self.ctx.progress(percent, message)
+        now = time.monotonic()
+        if message or percent >= 100 or now - self.last_write >= PROGRESS_WRITE_SECONDS:
+            self.ctx.progress(percent, message)
+            self.last_write = now
+        else:
+            self.ctx.check_cancelled()
         if self.listener is not None:
             self.listener(int(percent), message or "")
 
