@@ -273,6 +273,9 @@ RUN_BULK_MAX_IDS = env_int("RUN_BULK_MAX_IDS", 1000, minimum=1)
 # (chunks are whole Parquet parts of 2**20 rows); the upload limit of user books.
 SIMULATION_CHUNK_SIZE = env_int("SIMULATION_CHUNK_SIZE", 1_048_576, minimum=1)
 SIMULATION_UPLOAD_MAX_BYTES = env_int("SIMULATION_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
+# Most positions the compute page and API take in one request: their memory grows
+# with the positions, so this bounds it whatever the file's size (the reading stops there).
+SIMULATION_COMPUTE_MAX_POSITIONS = env_int("SIMULATION_COMPUTE_MAX_POSITIONS", 1_048_576, minimum=100)
 LOGS_URL_TEMPLATE = env_str("LOGS_URL_TEMPLATE", "")
 if LOGS_URL_TEMPLATE and "{run_id}" not in LOGS_URL_TEMPLATE:
     raise ImproperlyConfigured("LOGS_URL_TEMPLATE must contain {run_id}")

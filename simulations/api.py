@@ -131,7 +131,9 @@ class ComputeView(AnyAcceptMixin, APIView):
         except CapitalFormatError as exc:
             return _file_error("capital", exc, None, exc.field)
         try:
-            book = compute_book(upload.file, filename=upload.name, capital=capital)
+            book = compute_book(
+                upload.file, filename=upload.name, capital=capital, max_positions=conf.compute_max_positions()
+            )
         except PositionsFormatError as exc:
             return _file_error("positions", exc, exc.row, exc.column)
         if request.query_params.get("explain") in ("1", "true", "yes"):

@@ -29,3 +29,8 @@ def chunk_size() -> int:
 def upload_max_bytes() -> int:
     """Largest positions file the compute page and API accept."""
     return int(getattr(settings, "SIMULATION_UPLOAD_MAX_BYTES", 512 * 1024 * 1024))
+
+
+def compute_max_positions() -> int:
+    """Most positions the compute page and API take in one request (their memory grows with it)."""
+    return int(getattr(settings, "SIMULATION_COMPUTE_MAX_POSITIONS", PART_ROWS))

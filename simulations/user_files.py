@@ -172,14 +172,17 @@ def _parquet_batches(source: Source) -> Iterator[pd.DataFrame]:
         raise PositionsFormatError(None, None, f"cannot read the Parquet file: {exc}") from None
 
 
-def read_positions_in_batches(source: Source, fmt: Literal["csv", "parquet"]) -> pd.DataFrame:
+def read_positions_in_batches(
+    source: Source, fmt: Literal["csv", "parquet"], *, max_positions: int | None = None
+) -> pd.DataFrame:
     """Read and validate a positions file batch by batch; return the canonical frame.
 
     The same result and the same first error (row counted from the file's first
     data row) as reading the whole file at once, but the file's text never sits
     in memory whole: each batch is validated into compact codes and floats and
     its text dropped. An upload's memory is then bounded by its canonical size,
-    not by the size of its text.
+    not by the size of its text; with `max_positions`, reading stops as soon as
+    the file is known to hold more, so memory is bounded whatever the file's size.
     """
     batches = _csv_batches(source) if fmt == "csv" else _parquet_batches(source)
     canonical: list[pd.DataFrame] = []
@@ -188,6 +191,12 @@ def read_positions_in_batches(source: Source, fmt: Literal["csv", "parquet"]) ->
         for raw in batches:
             if len(raw) == 0:
                 continue
+            if max_positions is not None and offset + len(raw) > max_positions:
+                raise PositionsFormatError(
+                    None, None,
+                    f"the file holds more than {max_positions:,} positions, the most one computation here "
+                    "takes; launch a simulation run or use the compute_metrics command for a larger book",
+                )
             try:
                 canonical.append(validate_positions(raw))
             except PositionsFormatError as exc:
@@ -212,7 +221,9 @@ def read_positions_in_batches(source: Source, fmt: Literal["csv", "parquet"]) ->
     return positions
 
 
-def compute_book(source: Source, *, filename: str = "", capital: CapitalStack | None = None) -> BookMetrics:
+def compute_book(
+    source: Source, *, filename: str = "", capital: CapitalStack | None = None, max_positions: int | None = None
+) -> BookMetrics:
     """Read, validate and weigh a positions file (CSV or Parquet, told apart by content).
 
     Without a capital stack the ratios use the capital instruments the file
@@ -222,7 +233,7 @@ def compute_book(source: Source, *, filename: str = "", capital: CapitalStack | 
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     fmt = sniff_format(_head(source), filename or str(source if isinstance(source, (str, os.PathLike)) else ""))
-    positions = read_positions_in_batches(source, fmt)
+    positions = read_positions_in_batches(source, fmt, max_positions=max_positions)
     stack = capital if capital is not None else capital_from_positions(positions)
     result = compute_metrics(positions, stack)
     return BookMetrics(

@@ -12,6 +12,7 @@ from runs.artifacts import artifact_iter
 from runs.downloads import as_attachment, download_content_type
 from runs.models import Run
 from runs.views.pages import RoleRequiredMixin
+from simulations import conf
 from simulations.engine import CapitalFormatError, PositionsFormatError, frame_to_parquet_bytes
 from simulations.format_doc import example_positions_csv, positions_format_html
 from simulations.forms import ComputeForm
@@ -39,7 +40,9 @@ def read_book(form: ComputeForm) -> BookMetrics | None:
         form.add_error("capital", str(exc))
         return None
     try:
-        return compute_book(upload.file, filename=upload.name, capital=capital)
+        return compute_book(
+            upload.file, filename=upload.name, capital=capital, max_positions=conf.compute_max_positions()
+        )
     except PositionsFormatError as exc:
         form.add_error("positions", str(exc))
         return None

@@ -100,3 +100,21 @@ def test_a_position_id_repeated_in_another_batch_is_refused(monkeypatch):
 def test_a_header_only_file_has_no_positions():
     with pytest.raises(PositionsFormatError, match="no positions"):
         user_files.read_positions_in_batches(io.BytesIO(b"position_id,product,notional\n"), "csv")
+
+
+def test_reading_stops_as_soon_as_the_file_holds_more_positions_than_the_limit(monkeypatch):
+    data = _csv(1000, seed=4) + b"this row is never read,,\n"
+    monkeypatch.setattr(user_files, "BATCH_ROWS", 100)
+    with pytest.raises(PositionsFormatError, match="more than 250 positions"):
+        user_files.read_positions_in_batches(io.BytesIO(data), "csv", max_positions=250)
+
+
+def test_the_compute_api_and_page_refuse_more_positions_than_the_setting(client_for, viewer, settings):
+    settings.SIMULATION_COMPUTE_MAX_POSITIONS = 200
+    upload = io.BytesIO(_csv(300))
+    upload.name = "book.csv"
+    response = client_for(viewer).post("/api/simulations/compute/", {"positions": upload})
+    assert response.status_code == 400 and "more than 200 positions" in response.json()["detail"]
+    upload.seek(0)
+    page = client_for(viewer).post("/simulations/compute/", {"positions": upload})
+    assert page.status_code == 400 and b"more than 200 positions" in page.content
