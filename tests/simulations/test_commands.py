@@ -66,7 +66,8 @@ def test_simulate_queues_a_run_for_a_worker(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         out, _ = _call("simulate", "--positions", "2000", "--seed", "3", "--tag", "nightly")
     run = Run.objects.get()
-    assert run.status == RunStatus.PENDING and len(callbacks) == 1  # enqueued once committed
+    # Enqueued once committed (and the run lists' cached totals invalidated then).
+    assert run.status == RunStatus.PENDING and len(callbacks) == 2
     assert out.startswith(f"{run.run_id} pending") and list(run.tags.values_list("name", flat=True)) == ["nightly"]
 
 
