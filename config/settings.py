@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config import local_env
 from config.env import (
     database_from_url,
     env_bool,
@@ -25,6 +26,14 @@ from config.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("RUNSIGHT_VAR_DIR", str(BASE_DIR / "var")))
 
+# A development machine's own settings (var/.env, written by `make run`: DEBUG=1
+# and a generated SECRET_KEY), so `python manage.py …` works there without
+# exporting anything. The environment wins; a production host has no such file.
+# RUNSIGHT_ENV_FILE names another file, or is empty to read none (the tests).
+LOCAL_ENV_FILE = env_str("RUNSIGHT_ENV_FILE", str(local_env.local_env_path(VAR_DIR)))
+if LOCAL_ENV_FILE:
+    local_env.load(Path(LOCAL_ENV_FILE))
+
 # ---------------------------------------------------------------------------
 # Core
 # ---------------------------------------------------------------------------
@@ -32,7 +41,10 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (on a development machine, "
+            "`make run` once writes var/.env with DEBUG=1 and a key)"
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -152,6 +164,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # I18N, static files, storage
 # ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["config.formats"]  # ISO dates (Y-m-d H:i) everywhere, the admin included
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -199,7 +212,9 @@ if REDIS_URL:
 else:
     # Embedded default: kombu's filesystem transport, so a real worker runs beside
     # the web server with no broker to install.
-    CELERY_BROKER_URL = "filesystem://"
+    # The host is ignored by this transport, but kombu warns "No hostname was supplied"
+    # each time it copies a connection whose URL names none.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     for _folder in ("queue", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -398,21 +413,6 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
-
-# ---------------------------------------------------------------------------
-# FinOps
-# ---------------------------------------------------------------------------
-# The batch reads FOCUS exports from FINOPS_SOURCE_DIR/<domain code>/ (files
-# named with their month, e.g. focus_2026-10.csv.gz). A launch may name another
-# folder, but only one under FINOPS_SOURCE_ROOTS (the batch never reads elsewhere).
-FINOPS_SOURCE_DIR = Path(env_str("FINOPS_SOURCE_DIR", str(VAR_DIR / "finops" / "sources")))
-FINOPS_SOURCE_ROOTS = [Path(p) for p in env_list("FINOPS_SOURCE_ROOTS", [str(VAR_DIR / "finops")])]
-# A file larger than this is refused from its size alone, before reading (default 1 GiB).
-FINOPS_MAX_FILE_BYTES = env_int("FINOPS_MAX_FILE_BYTES", 1 << 30, minimum=1)
-# Errors kept in detail per block (file, row, column, reason); all are counted.
-FINOPS_MAX_ERRORS_KEPT = env_int("FINOPS_MAX_ERRORS_KEPT", 50, minimum=1)
-# Rows read per batch (memory stays bounded whatever the file size).
-FINOPS_BATCH_ROWS = env_int("FINOPS_BATCH_ROWS", 131072, minimum=1000)
 
 # ---------------------------------------------------------------------------
 # FinOps
