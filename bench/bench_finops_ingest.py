@@ -108,13 +108,40 @@ def run_bench(args, var: Path) -> None:
               f"{inserted:,} inserted, {deleted:,} replaced, {inserted / wall:,.0f} rows/s; "
               + ", ".join(f"{r.view.replace('finops_agg_', '')} {r.duration_seconds:.2f} s" for r in refreshes))
     assert CostReading.objects.count() == result["rows"]
+    floor = copy_floor(result["rows"])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     replace = rows[1:] or rows
     print(f"\nfirst load (empty table): {rows[0]['wall']:.2f} s")
     print(f"replace (median of {len(replace)}): {statistics.median(r['wall'] for r in replace):.2f} s "
           f"(min {min(r['wall'] for r in replace):.2f}, max {max(r['wall'] for r in replace):.2f}); "
           f"aggregates median {statistics.median(r['aggregates'] for r in replace):.2f} s")
+    print(f"reference, same machine, same moment: a bare COPY of the same {result['rows']:,} rows into a copy "
+          f"of the readings table (same indexes) takes {floor:.2f} s ({result['rows'] / floor:,.0f} rows/s)")
     print(f"peak RSS of the process: {rss:.0f} MiB")
+
+
+def copy_floor(rows: int) -> float:
+    """The database's own COPY time for the loaded rows: the floor under any loader."""
+    import tempfile
+
+    from django.db import connection
+
+    from finops_admin.services.blocks import COPY_COLUMNS
+
+    columns = ", ".join(COPY_COLUMNS)
+    with tempfile.TemporaryFile() as spool, connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY (SELECT {columns} FROM finops_admin_costreading) TO STDOUT (FORMAT csv)") as copy:
+            for data in copy:
+                spool.write(data)
+        cursor.execute("CREATE TABLE bench_copy_floor (LIKE finops_admin_costreading INCLUDING ALL)")
+        spool.seek(0)
+        t = time.perf_counter()
+        with connection.cursor() as c2, c2.cursor.copy(f"COPY bench_copy_floor ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            while chunk := spool.read(4 << 20):
+                copy.write(chunk)
+        elapsed = time.perf_counter() - t
+        cursor.execute("DROP TABLE bench_copy_floor")
+    return elapsed
 
 
 if __name__ == "__main__":

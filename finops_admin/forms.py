@@ -13,8 +13,11 @@ PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_PERIODS = 36
 
 
-class CommaListField(forms.Field):
-    """A list given as a list, or as text separated by commas ("2026-10,2026-11")."""
+class CommaListField(forms.CharField):
+    """A list given as text separated by commas ("2026-10,2026-11"), or as a list of texts.
+
+    A CharField for the page (a text box) and the API schema (a string); lists are accepted too.
+    """
 
     def to_python(self, value: Any) -> list[str]:
         if value in (None, "", []):
@@ -86,6 +89,9 @@ class FinopsBatchParamsForm(forms.Form):
         path = Path(text) if text else Path(settings.FINOPS_SOURCE_DIR)
         if not path.is_absolute():
             path = Path(settings.BASE_DIR) / path
+        if not text:
+            # The configured folder is ours: a batch on a fresh install finds it empty, not missing.
+            path.mkdir(parents=True, exist_ok=True)
         if not source_allowed(path):
             roots = ", ".join(str(r) for r in [settings.FINOPS_SOURCE_DIR, *settings.FINOPS_SOURCE_ROOTS])
             raise forms.ValidationError(f"The source must be a folder under {roots}.")
