@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 from typing import Iterator
 
 import django_filters
@@ -15,6 +16,27 @@ from runs.kinds import all_kinds
 from runs.models import Run, RunFavourite, RunStatus, RunTrigger
 
 PERIOD_CHOICES = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")]
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, turned into UTC while the form is cleaned.
+
+    ISO allows UTC offsets up to ±23:59; PostgreSQL holds only ±15:59, and a moment
+    near year 1 or 9999 may fall outside the calendar once in UTC: both are a clear
+    400 here, or a correct filter, never a database error."""
+
+    def to_python(self, value: object):
+        value = super().to_python(value)
+        if value is None or timezone.is_naive(value):
+            return value
+        try:
+            return value.astimezone(dt_timezone.utc)
+        except (OverflowError, ValueError):
+            raise ValidationError("Enter a date and time between years 1 and 9999 in UTC.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 SORTABLE = (
     ("run_id", "run_id"),
     ("kind", "kind"),
@@ -91,8 +113,8 @@ class RunFilter(django_filters.FilterSet):
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner")
     parent = django_filters.CharFilter(field_name="parent__run_id", label="Parent run id")
     period = django_filters.ChoiceFilter(choices=PERIOD_CHOICES, method="filter_period", label="Period")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
     ordering = StableOrderingFilter(fields=SORTABLE)
 
     class Meta:
