@@ -57,7 +57,7 @@ _GROUPS = (
     (UNIT_AMOUNT, "Amounts (EUR)", True),
     (UNIT_COUNT, "Counts", True),
     (UNIT_NUMBER, "Other figures", True),
-    (UNIT_FLAG, "Checks", True),
+    (UNIT_FLAG, "Checks and flags", True),
     (UNIT_TEXT, "Other values", False),
 )
 # Metadata already in the header cards; the "Run details" section shows the rest.
