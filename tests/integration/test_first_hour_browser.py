@@ -1,0 +1,68 @@
+"""The run pages in a real browser: what a new user sees change while a run runs, and after an edit."""
+from __future__ import annotations
+
+import pytest
+
+from runs.models import Run, RunStatus
+from tests.integration.test_browser import page  # noqa: F401  (the Chromium page fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+
+def _sign_in(page, user, path: str) -> None:  # noqa: F811
+    page.goto(path)
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "pw-for-tests-1")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"**{path}")
+
+
+def test_the_live_page_shows_the_worker_and_counts_log_lines_while_the_run_runs(page, start_worker, analyst):  # noqa: F811
+    from runs.services import run_create
+
+    start_worker("live")
+    run = run_create(kind="demo", params={"steps": 8, "step_seconds": 1, "seed": 1}, owner=analyst)
+    _sign_in(page, analyst, f"/runs/{run.run_id}/")
+    page.wait_for_selector('.run-header .badge[data-status="RUNNING"]', timeout=60_000)
+    page.wait_for_function("document.getElementById('run-worker').textContent.trim() !== '—'", timeout=20_000)
+    page.wait_for_function("parseInt(document.getElementById('run-log-count').dataset.count, 10) >= 4", timeout=20_000)
+    assert page.locator(".run-header .badge").get_attribute("data-status") == "RUNNING"
+    assert page.locator("#run-log-count").inner_text().endswith(" lines")
+    assert Run.objects.get(pk=run.pk).worker in page.locator("#run-worker").inner_text()
+
+
+def test_tag_chips_follow_an_inline_save_and_cancel_asks_first(page, real_services, analyst):  # noqa: F811
+    from runs.services import run_create, run_execute
+
+    done = run_create(kind="demo", params={"steps": 1, "step_seconds": 0, "seed": 2}, owner=analyst, enqueue=False)
+    run_execute(run_pk=done.pk)
+    _sign_in(page, analyst, f"/runs/{done.run_id}/")
+    page.fill("#id_tags", "alpha, beta")
+    page.locator("#id_notes").click()  # leaving the field saves it
+    page.wait_for_selector("#annotate-status >> text=Tags saved.")
+    assert page.locator("#run-tags .pill").all_inner_texts() == ["alpha", "beta"]
+
+    pending = run_create(kind="demo", params={"steps": 1, "step_seconds": 0, "seed": 3}, owner=analyst, enqueue=False)
+    page.goto(f"/runs/{pending.run_id}/")
+    messages: list[str] = []
+    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.dismiss()))
+    page.click("#cancel-form button")
+    page.wait_for_timeout(500)
+    assert messages and pending.run_id in messages[0]
+    assert not Run.objects.get(pk=pending.pk).cancel_requested
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#cancel-form button")
+    page.wait_for_url(f"**/runs/{pending.run_id}/")
+    page.wait_for_load_state()
+    pending.refresh_from_db()
+    assert pending.cancel_requested or pending.status == RunStatus.CANCELLED
+
+
+def test_the_run_list_filters_by_ticking_boxes(page, real_services, analyst):  # noqa: F811
+    _sign_in(page, analyst, "/runs/")
+    page.check("#filter-status input[value=FAILED]")
+    page.check("#filter-status input[value=SUCCEEDED]")
+    page.click("#filter-form button[type=submit]")
+    page.wait_for_url("**/runs/?*")
+    assert "status=FAILED" in page.url and "status=SUCCEEDED" in page.url
+    assert page.locator("#filter-status input[value=FAILED]").is_checked()
