@@ -618,7 +618,23 @@ def _read_json(source: IO[bytes]) -> _Incoming:
     except (ValueError, RecursionError) as exc:
         raise ImportRefused(f"Malformed JSON: {exc}.") from None
     del raw
+    _refuse_nul(document, "the file")
     return _parse_document(document, with_data=True, where="")
+
+
+def _refuse_nul(document: Any, where: str) -> None:
+    """Refuse a NUL character in any key or text: no field of ours holds one and PostgreSQL cannot store it."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ImportRefused(f"Malformed JSON: {where} holds a NUL character (\\u0000), which no field may contain.")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _decode_base64(entry: dict[str, Any], where: str) -> Callable[[], bytes]:
@@ -690,6 +706,7 @@ def _read_bundle(bundle: zipfile.ZipFile) -> _Incoming:
         document = json.loads(run_bytes)
     except (ValueError, RecursionError) as exc:
         raise ImportRefused(f"{BUNDLE_RUN} is malformed JSON: {exc}.") from None
+    _refuse_nul(document, BUNDLE_RUN)
     incoming = _parse_document(document, with_data=False, where=f"{BUNDLE_RUN}: ")
     incoming.format = "bundle"
     if manifest["checksum"] != incoming.declared_checksum:
@@ -761,9 +778,11 @@ def _load_json_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _B
         raise ImportRefused(f"{info.filename} is too large ({info.file_size:,} bytes).")
     raw = _read_member(bundle, info, budget)
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise ImportRefused(f"{info.filename} is malformed JSON: {exc}.") from None
+    _refuse_nul(document, info.filename)
+    return document
 
 
 def _check_manifest(manifest: Any) -> dict[str, dict[str, Any]]:

@@ -73,3 +73,45 @@ def test_the_compute_api_refuses_a_broken_zip_with_a_400(client_for, analyst):
     upload.name = "book.zip"
     response = client_for(analyst).post("/api/simulations/compute/", {"positions": upload})
     assert response.status_code == 400 and response.json()["field"] == "positions"
+
+
+# ---------------------------------------------------------------------------
+# Imported JSON: a NUL character (which PostgreSQL cannot store) is refused
+# ---------------------------------------------------------------------------
+from tests.runs.test_exchange_support import (  # noqa: E402,F401  (fixtures)
+    artifact_root,
+    assert_refused,
+    edit_json,
+    export_bytes,
+    finished_run,
+    forget,
+)
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["run"].__setitem__("notes", "hello\x00world"),
+    lambda d: d["run"].__setitem__("tags", ["ok", "bad\x00tag"]),
+    lambda d: d["run"]["params"].__setitem__("extra\x00key", 1),
+])
+def test_an_imported_json_holding_a_nul_character_is_refused(finished_run, artifact_root, change):
+    data = edit_json(export_bytes(finished_run, "json"), change)
+    forget(finished_run, artifact_root)
+    assert_refused(artifact_root, data, "NUL")
+
+
+def test_an_imported_bundle_holding_a_nul_character_is_refused(finished_run, artifact_root):
+    from tests.runs.test_exchange_support import rezip
+
+    bundle = export_bytes(finished_run, "bundle")
+    forget(finished_run, artifact_root)
+
+    def change(name, data):
+        if name == "manifest.json":  # read before anything else, and not covered by a hash
+            import json
+
+            manifest = json.loads(data)
+            manifest["members"][0]["name"] += "\x00"
+            return json.dumps(manifest).encode()
+        return data
+
+    assert_refused(artifact_root, rezip(bundle, change), "NUL")
