@@ -266,7 +266,9 @@ def simulation_import_problems(*, run: Run) -> list[str]:
     if run.is_data_only:
         return []
     problems: list[str] = []
-    form = SimulationParamsForm(data=run.params)
+    # A parameter the export lacks takes the form's initial value, as spec_from_params does.
+    initials = {name: field.initial for name, field in SimulationParamsForm.base_fields.items()}
+    form = SimulationParamsForm(data={**initials, **run.params})
     if not form.is_valid():
         for name, errors in form.errors.items():
             where = "params" if name == "__all__" else f"params.{name}"
