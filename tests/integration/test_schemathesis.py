@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 pytestmark = [pytest.mark.services]
 
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # Operations whose fix is not on main yet: {"METHOD /path mode": reason}; strict, so remove once fixed.
 KNOWN: dict[str, str] = {}
