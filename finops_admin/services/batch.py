@@ -75,9 +75,26 @@ def batch_execute(*, run: Run, ctx: RunContext) -> None:
             run=run, defaults={"periods": periods, "domains": [d.code for d in domains], "source": str(source)},
         )
         blocks = [BatchBlock.objects.get_or_create(batch=batch, domain=d)[0] for d in domains]
-    progress(1, f"Batch of {', '.join(periods)} for {', '.join(d.name for d in domains)} from {source}")
-
     outcomes: dict[str, BlockOutcome | str] = {}
+    try:
+        _run_blocks(ctx, progress, batch, blocks, outcomes, source=source, periods=periods, domains=domains)
+    except RunCancelled:
+        for block in blocks:
+            if block.status in (BlockStatus.PENDING, BlockStatus.RUNNING):
+                block_fail(fence=fence, block=block, reason="cancelled", status=BlockStatus.SKIPPED)
+        refreshed = []
+        if any(getattr(o, "rows_inserted", 0) or getattr(o, "rows_deleted", 0) for o in outcomes.values()):
+            # The blocks done before the cancel replaced readings: the aggregates must say so.
+            ctx.warning("Cancelled: the blocks already done are kept; refreshing the aggregates")
+            refreshed = aggregates_refresh(on_each=lambda item: _record(fence, ctx, batch, item))
+        _summarise(fence, batch, blocks, outcomes, len(refreshed), short="Cancelled")
+        raise
+
+
+def _run_blocks(ctx: RunContext, progress: _Progress, batch: BatchRun, blocks: list[BatchBlock], outcomes: dict,
+                *, source: Path, periods: list[str], domains: list[Domain]) -> None:
+    fence = ctx.fence
+    progress(1, f"Batch of {', '.join(periods)} for {', '.join(d.name for d in domains)} from {source}")
     share = BLOCKS_SHARE / max(len(blocks), 1)
     for i, block in enumerate(blocks):
         base = 1 + i * share
@@ -89,12 +106,7 @@ def batch_execute(*, run: Run, ctx: RunContext) -> None:
                 check_cancelled=ctx.check_cancelled,
                 log=ctx.log,
             )
-        except RunCancelled:
-            block_fail(fence=fence, block=block, reason="cancelled", status=BlockStatus.SKIPPED)
-            for later in blocks[i + 1:]:
-                block_fail(fence=fence, block=later, reason="cancelled", status=BlockStatus.SKIPPED)
-            raise
-        except RunFenced:
+        except (RunCancelled, RunFenced):
             raise
         except Exception as exc:  # an unexpected error fails this block only; the others go on
             reason = f"{type(exc).__name__}: {exc}"
@@ -103,18 +115,20 @@ def batch_execute(*, run: Run, ctx: RunContext) -> None:
             outcomes[block.domain.code] = reason
 
     progress(BLOCKS_SHARE + 1, "Refreshing the aggregates")
-
-    def record(item: Refreshed) -> None:
-        with fence.locked():
-            AggregateRefresh.objects.create(
-                batch=batch, view=item.view, started_at=item.started_at, finished_at=item.finished_at,
-                duration_seconds=item.duration_seconds, rows=item.rows,
-            )
-        ctx.log(f"Aggregate {item.view}: {item.rows} rows in {item.duration_seconds:.2f} s")
-
     ctx.check_cancelled()
-    refreshed = aggregates_refresh(on_each=record)
+    refreshed = aggregates_refresh(on_each=lambda item: _record(fence, ctx, batch, item))
+    failed, short = _summarise(fence, batch, blocks, outcomes, len(refreshed))
+    done = [o for o in outcomes.values() if isinstance(o, BlockOutcome)]
+    ctx.set_metrics(_metrics(domains, periods, done, len(refreshed), len(failed)))
+    progress(100, "Batch done" if not failed else short[:500])
+    if failed:
+        raise BatchFailed(short)
 
+
+def _summarise(fence, batch: BatchRun, blocks: list[BatchBlock], outcomes: dict, views: int,
+               short: str = "") -> tuple[list[BatchBlock], str]:
+    """Write the batch's summary columns (what the Batch Runs list reads); return the failed blocks
+    and the short error naming them with their first error."""
     failed = [b for b in blocks if isinstance(outcomes.get(b.domain.code), str)
               or getattr(outcomes.get(b.domain.code), "status", None) == BlockStatus.FAILED]
     done = [o for o in outcomes.values() if isinstance(o, BlockOutcome)]
@@ -124,20 +138,28 @@ def batch_execute(*, run: Run, ctx: RunContext) -> None:
         why = outcome if isinstance(outcome, str) else (
             f"{outcome.error_count} error(s), first: {outcome.first_error}")
         reasons.append(f"{block.domain.name} ({why})")
-    short = ("Failed block(s): " + "; ".join(reasons)) if reasons else ""
+    if reasons:
+        short = "Failed block(s): " + "; ".join(reasons)
     with fence.locked():
         BatchRun.objects.filter(pk=batch.pk).update(
             rows_inserted=sum(o.rows_inserted for o in done),
             rows_deleted=sum(o.rows_deleted for o in done),
             rows_rejected=sum(o.rows_rejected for o in done),
-            views_refreshed=len(refreshed),
+            views_refreshed=views,
             error_count=sum(o.error_count for o in done) + sum(1 for o in outcomes.values() if isinstance(o, str)),
             short_error=short[:300],
         )
-    ctx.set_metrics(_metrics(domains, periods, done, len(refreshed), len(failed)))
-    progress(100, "Batch done" if not failed else short[:500])
-    if failed:
-        raise BatchFailed(short)
+    return failed, short
+
+
+def _record(fence, ctx: RunContext, batch: BatchRun, item: Refreshed) -> None:
+    """Record one aggregate refresh (fenced, like every write of the attempt)."""
+    with fence.locked():
+        AggregateRefresh.objects.create(
+            batch=batch, view=item.view, started_at=item.started_at, finished_at=item.finished_at,
+            duration_seconds=item.duration_seconds, rows=item.rows,
+        )
+    ctx.log(f"Aggregate {item.view}: {item.rows} rows in {item.duration_seconds:.2f} s")
 
 
 def _metrics(domains: list[Domain], periods: list[str], done: list[BlockOutcome], views: int, failed: int) -> dict:

@@ -281,3 +281,15 @@ def test_a_gzip_and_a_parquet_source_give_the_same_readings(finops_dirs, db, lau
     run = launch(periods="2026-11")
     assert run.status == RunStatus.SUCCEEDED, run.error_message
     assert totals() == from_gzip
+
+
+def test_a_cancel_requested_before_the_first_block_writes_nothing(sources, finops_admin_user):
+    from runs.services import run_execute
+
+    run = run_create(kind="finops_batch", params={"periods": "2026-11"}, owner=finops_admin_user, enqueue=False)
+    Run.objects.filter(pk=run.pk).update(cancel_requested=True)
+    run_execute(run_pk=run.pk, worker="test")
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert CostReading.objects.count() == 0
+    assert set(BatchBlock.objects.filter(batch__run=run).values_list("status", flat=True)) <= {"SKIPPED"}

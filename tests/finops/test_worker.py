@@ -42,7 +42,7 @@ def test_a_worker_runs_a_batch_to_the_end(start_worker, finops_dirs, finops_admi
 
 def test_a_cancelled_batch_stops_and_writes_nothing_of_the_unfinished_blocks(start_worker, finops_dirs,
                                                                              finops_admin_user):
-    generate(out=finops_dirs, months=2, applications=20, rows_per_month=400_000, seed=2,
+    generate(out=finops_dirs, months=2, applications=20, rows_per_month=100_000, seed=2,
              last_month=date(2026, 11, 1), fmt="parquet")
     catalogue_load(path=finops_dirs / "catalogue.csv")
     worker = start_worker("fin2", env=_env(finops_dirs))
