@@ -41,22 +41,29 @@ class UntrustedSource(Exception):
     by a run that did not succeed. Only engine results may enter the cache."""
 
 
-
-
-def _check_producer(source_run: Run | None) -> Run:
-    """The run offering bytes to the cache, read again from the database: it must be ours and alive."""
+def _check_producer(source_run: Run | None) -> str:
+    """The run offering bytes to the cache, read again from the database: it must be an engine run
+    that succeeded. Returns its checksum as stored."""
     if source_run is None:
         raise UntrustedSource("a cache entry must name the run that computed it")
-    fresh = Run.objects.filter(pk=source_run.pk).values_list("origin", "status").first()
+    fresh = Run.objects.filter(pk=source_run.pk).values_list("origin", "status", "checksum").first()
     if fresh is None:
         raise UntrustedSource(f"{source_run.run_id} is gone")
-    origin, status = fresh
+    origin, status, checksum = fresh
     if origin != RunOrigin.ENGINE:
         raise UntrustedSource(f"{source_run.run_id} was imported: its results never enter the cache")
     if status != RunStatus.SUCCEEDED:
         # The executor keeps its results once the run has ended SUCCEEDED (RunContext.on_success).
         raise UntrustedSource(f"{source_run.run_id} is {status.lower()}: only a succeeded run's results enter the cache")
-    return source_run
+    return checksum
+
+
+def _trusted_producers(run_pks: set) -> set:
+    """Which of these runs are engine runs that succeeded (one query)."""
+    return set(
+        Run.objects.filter(pk__in=list(run_pks), origin=RunOrigin.ENGINE, status=RunStatus.SUCCEEDED)
+        .values_list("pk", flat=True)
+    )
 
 
 def cached_entry_trust(entry: CachedResult) -> str:
@@ -65,13 +72,9 @@ def cached_entry_trust(entry: CachedResult) -> str:
 
     An entry whose producer was deleted since stays trusted: it was checked when written.
     """
-    if entry.source_run_id is None:
+    if entry.source_run_id is None or not Run.objects.filter(pk=entry.source_run_id).exists():
         return "trusted"
-    fresh = Run.objects.filter(pk=entry.source_run_id).values_list("origin", "status").first()
-    if fresh is None:
-        return "trusted"
-    origin, status = fresh
-    return "trusted" if origin == RunOrigin.ENGINE and status == RunStatus.SUCCEEDED else "untrusted"
+    return "trusted" if _trusted_producers({entry.source_run_id}) else "untrusted"
 
 
 def cached_result_drop_untrusted(*, entry: CachedResult) -> None:
@@ -85,11 +88,16 @@ def cached_results_servable(*, parameter_set: ParameterSet) -> dict[str, CachedR
     """The result files of this parameter set that may be served to a run, by name.
 
     Entries an imported or unsuccessful run produced are dropped on sight (they can only be
-    left over from older versions). Reports are not results: they are looked up by checksum (simulations.services.reporting).
+    left over from older versions). Reports are not results: they are looked up by checksum
+    (simulations.services.reporting).
     """
     servable: dict[str, CachedResult] = {}
-    for entry in CachedResult.objects.filter(parameter_set=parameter_set).exclude(kind=CachedResult.Kind.REPORT):
-        if cached_entry_trust(entry) == "trusted":
+    entries = list(CachedResult.objects.filter(parameter_set=parameter_set).exclude(kind=CachedResult.Kind.REPORT))
+    producers = {entry.source_run_id for entry in entries if entry.source_run_id is not None}
+    present = set(Run.objects.filter(pk__in=list(producers)).values_list("pk", flat=True))
+    trusted = _trusted_producers(producers)
+    for entry in entries:
+        if entry.source_run_id is None or entry.source_run_id not in present or entry.source_run_id in trusted:
             servable[entry.name] = entry
         else:
             logger.warning("cache entry %s was produced by run %s, not an engine result: dropped", entry, entry.source_run_id)
@@ -235,8 +243,8 @@ def cached_result_store_bytes(
     `results_checksum` is the checksum of the result bytes they were built from (a report's key).
     Refused (UntrustedSource) unless `source_run` is an engine run with exactly that checksum.
     """
-    _check_producer(source_run)
-    if file.kind == CachedResult.Kind.REPORT and (not results_checksum or results_checksum != source_run.checksum):
+    stored_checksum = _check_producer(source_run)
+    if file.kind == CachedResult.Kind.REPORT and (not results_checksum or results_checksum != stored_checksum):
         raise UntrustedSource(f"a report is kept under the checksum of the results of {source_run.run_id}")
     digest = hashlib.sha256(data).hexdigest()
     values = {
