@@ -167,6 +167,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         parameters=[OpenApiParameter("level", str, enum=LogLevel.values)],
         responses={(200, "text/plain"): str},
         description="All the run's log lines as plain text, oldest first (a trailing slash is accepted too).",
+        operation_id="runs_logs_text",
     )
     def logs_text(self, request: Request, run_id: str) -> StreamingHttpResponse:
         """All the run's log lines as plain text (routed in runs/api/urls.py: the router
