@@ -83,7 +83,7 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 ARTIFACT_NAME_RE = re.compile(r"^(?!\.{1,2}$)[^\x00-\x1f\x7f/\\]{1,200}$")
 MAX_REPORTED_ERRORS = 10
 # A media type as RFC 9110 spells it (type/subtype, optional parameters), printable ASCII only.
-CONTENT_TYPE_RE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}(\s*;[\x20-\x7e]*)?$")
+CONTENT_TYPE_RE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}( *;[\x20-\x7e]*)?$")
 # Room for the multipart envelope and the small form fields around an uploaded file.
 MULTIPART_SLACK = 64 * 1024
 

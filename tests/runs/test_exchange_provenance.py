@@ -99,7 +99,10 @@ def test_the_api_page_list_and_csv_mark_an_imported_run(client_for, finished_run
     assert origins == {copy.run_id: "IMPORT", finished_run.run_id: "ENGINE"}
 
 
-@pytest.mark.parametrize("content_type", ["application/json\r\nX-Injected: 1", "text/html\n", "json", "a/b\x00"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json\r\nX-Injected: 1", "text/html\n", "json", "a/b\x00", "application/json\r\n; x=1", "a/b;\tx"],
+)
 def test_a_content_type_that_is_not_a_media_type_is_refused_at_import(content_type, finished_run, artifact_root):
     data = export_bytes(finished_run, "json")
     forget(finished_run, artifact_root)
