@@ -183,10 +183,13 @@ def _end(
     from_status: str = RunStatus.RUNNING,
     attempt: int | None = None,
     when: dict[str, Any] | None = None,
+    logs: Iterable[tuple[str, str]] = (),
     **fields: Any,
 ) -> bool:
     """Move the run to a final `status`, conditional on it still being `from_status`
-    (and, when given, on the attempt's token and the extra conditions `when`).
+    (and, when given, on the attempt's token and the extra conditions `when`),
+    writing the `(level, message)` log lines in the same transaction: whoever sees
+    the final state sees why.
 
     A run that ends FAILED or CANCELLED loses its results: whatever artifacts and
     metrics it wrote are partial and must never be served as results.
@@ -200,20 +203,28 @@ def _end(
         fields.setdefault("metrics", {})
         fields.setdefault("checksum", "")
 
-    def write() -> int:
-        return Run.objects.filter(**conditions).update(
-            status=status,
-            finished_at=now,
-            duration_seconds=round((now - started).total_seconds(), 3),
-            heartbeat_at=now,
-            **fields,
-        )
+    lines = list(logs)
+
+    def write() -> bool:
+        with transaction.atomic():
+            updated = Run.objects.filter(**conditions).update(
+                status=status,
+                finished_at=now,
+                duration_seconds=round((now - started).total_seconds(), 3),
+                heartbeat_at=now,
+                **fields,
+            )
+            if not updated:
+                return False
+            for level, message in lines:
+                run_log(run=run, level=level, message=message)
+            if status in (RunStatus.FAILED, RunStatus.CANCELLED):
+                _discard_results(run)
+            return True
 
     updated = db_retry(write, what=f"ending a run {status}")
-    if updated and status in (RunStatus.FAILED, RunStatus.CANCELLED):
-        db_retry(lambda: _discard_results(run), what="removing partial results")
     db_retry(run.refresh_from_db, what="reading a run")
-    return bool(updated)
+    return updated
 
 
 def _discard_results(run: Run) -> None:
@@ -261,10 +272,8 @@ def run_finish(
 def run_fail(
     *, run: Run, error: str, trace: str = "", from_status: str = RunStatus.RUNNING, attempt: int | None = None
 ) -> Run:
-    if _end(run, status=RunStatus.FAILED, from_status=from_status, attempt=attempt, error_message=error[:2000]):
-        run_log(run=run, level=LogLevel.ERROR, message=f"Failed: {error}")
-        if trace:
-            run_log(run=run, level=LogLevel.ERROR, message=trace)
+    logs = [(LogLevel.ERROR, f"Failed: {error}")] + ([(LogLevel.ERROR, trace)] if trace else [])
+    _end(run, status=RunStatus.FAILED, from_status=from_status, attempt=attempt, error_message=error[:2000], logs=logs)
     return run
 
 
@@ -273,8 +282,10 @@ def run_cancel(*, run: Run, actor: Any) -> Run:
     if not roles.can_cancel_run(actor, run):
         raise PermissionDenied("You may not cancel this run.")
     if run.status == RunStatus.PENDING:
-        if _end(run, status=RunStatus.CANCELLED, from_status=RunStatus.PENDING):
-            run_log(run=run, level=LogLevel.WARNING, message=f"Cancelled by {actor.username} before it started")
+        _end(
+            run, status=RunStatus.CANCELLED, from_status=RunStatus.PENDING,
+            logs=[(LogLevel.WARNING, f"Cancelled by {actor.username} before it started")],
+        )
     elif run.status == RunStatus.RUNNING:
         Run.objects.filter(pk=run.pk).update(cancel_requested=True)
         run.cancel_requested = True
@@ -302,8 +313,10 @@ def run_execute(*, run_pk: Any, worker: str = "") -> Run | None:
             try:
                 kind.execute(run, context)
             except RunCancelled:
-                if _end(run, status=RunStatus.CANCELLED, attempt=token):
-                    run_log(run=run, level=LogLevel.WARNING, message="Stopped: cancelled on request")
+                _end(
+                    run, status=RunStatus.CANCELLED, attempt=token,
+                    logs=[(LogLevel.WARNING, "Stopped: cancelled on request")],
+                )
             except SoftTimeLimitExceeded:
                 run_fail(run=run, attempt=token, error=f"Time limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s exceeded")
             except RunFenced:
@@ -343,8 +356,10 @@ def runs_reap_stale(*, now: Any = None) -> list[Run]:
         )
         if last_error:
             error += f"; last error it logged: {last_error[:300]}"
-        if _end(run, status=RunStatus.FAILED, error_message=error, when={"heartbeat_at": run.heartbeat_at}):
-            run_log(run=run, level=LogLevel.ERROR, message=f"Reaped: {error}")
+        if _end(
+            run, status=RunStatus.FAILED, error_message=error, when={"heartbeat_at": run.heartbeat_at},
+            logs=[(LogLevel.ERROR, f"Reaped: {error}")],
+        ):
             reaped.append(run)
     return reaped
 
@@ -375,8 +390,10 @@ def runs_recover_pending(*, now: Any = None) -> tuple[list[Run], list[Run]]:
                 f"Never queued: the task queue stayed unreachable for {waited:.0f} s "
                 f"(limit {settings.RUN_PENDING_TIMEOUT} s)"
             )
-        if _end(run, status=RunStatus.FAILED, from_status=RunStatus.PENDING, error_message=error):
-            run_log(run=run, level=LogLevel.ERROR, message=f"Failed: {error}")
+        if _end(
+            run, status=RunStatus.FAILED, from_status=RunStatus.PENDING, error_message=error,
+            logs=[(LogLevel.ERROR, f"Failed: {error}")],
+        ):
             failed.append(run)
     resent: list[Run] = []
     candidates = Run.objects.filter(
