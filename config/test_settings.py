@@ -26,3 +26,4 @@ RUN_LIST_COUNT_SECONDS = 0  # tests count exactly; tests/runs/test_pagination.py
 # lowers them to test throttling itself.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "100000/min", "user": "100000/min"}  # noqa: F405
 API_KEY_FAILURE_LIMIT = 100000
+AXES_VERBOSE = False  # no log line per persona sign-in
