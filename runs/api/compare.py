@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
+from runs.limits import SHOWN_IN_MESSAGES, check_run_id_count, summarise_ids
 from runs.models import Run, RunComparison
 from runs.selectors.cleanup import CLEANUP_MAX_DAYS, CLEANUP_MIN_DAYS, cleanup_plan
 from runs.selectors.compare import (
@@ -161,7 +162,16 @@ class SavedComparisonDetailSerializer(SavedComparisonSerializer):
 
 
 class RunIdsSerializer(serializers.Serializer):
-    runs = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    runs = serializers.ListField(
+        child=serializers.CharField(max_length=100), allow_empty=False,
+        help_text="Run ids, at most RUN_BULK_MAX_IDS (1000 by default).",
+    )
+
+    def validate_runs(self, value: list[str]) -> list[str]:
+        try:
+            return check_run_id_count(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
 
 class DaysSerializer(serializers.Serializer):
@@ -173,8 +183,15 @@ class DaysSerializer(serializers.Serializer):
 
 class CleanupExecuteSerializer(DaysSerializer):
     runs = serializers.ListField(
-        child=serializers.CharField(), help_text="Exactly the run ids of the dry run's to_delete list."
+        child=serializers.CharField(max_length=100),
+        help_text="Run ids of the dry run's to_delete list, at most RUN_BULK_MAX_IDS (1000 by default) at a time.",
     )
+
+    def validate_runs(self, value: list[str]) -> list[str]:
+        try:
+            return check_run_id_count(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
 
 class CleanupPlanSerializer(serializers.Serializer):
@@ -320,11 +337,12 @@ class RunBulkDeleteView(APIView):
         runs = list(Run.objects.visible_to(request.user).filter(run_id__in=wanted))
         missing = sorted(set(wanted) - {run.run_id for run in runs})
         if missing:
-            return Response({"detail": f"No such run: {', '.join(missing)}. Nothing was deleted."}, status=404)
+            return Response({"detail": f"No such run: {summarise_ids(missing)}. Nothing was deleted."}, status=404)
         try:
             deleted = runs_delete(runs=runs, actor=request.user)
         except RunsDeleteRefused as exc:
-            return Response({"detail": str(exc), "refused": exc.refused}, status=status.HTTP_403_FORBIDDEN)
+            detail = f"You may not delete {summarise_ids(exc.refused)}. Nothing was deleted."
+            return Response({"detail": detail, "refused": exc.refused}, status=status.HTTP_403_FORBIDDEN)
         except DjangoValidationError as exc:
             raise _bad_request(exc) from None
         return Response({"deleted": deleted, "count": len(deleted)})
@@ -360,7 +378,14 @@ class CleanupExecuteView(APIView):
                 days=incoming.validated_data["days"], run_ids=incoming.validated_data["runs"], actor=request.user
             )
         except CleanupPlanStale as exc:
-            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+            problems = [f"{run_id}: {why}" for run_id, why in sorted(exc.problems.items())]
+            detail = (
+                "The cleanup plan is out of date, nothing was deleted. Make a new dry run. "
+                f"({'; '.join(problems[:SHOWN_IN_MESSAGES])}"
+                + (f"; and {len(problems) - SHOWN_IN_MESSAGES} more" if len(problems) > SHOWN_IN_MESSAGES else "")
+                + ")"
+            )
+            return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
             raise _bad_request(exc) from None
         return Response({"deleted": deleted, "count": len(deleted)})
