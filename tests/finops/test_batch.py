@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def test_a_batch_loads_every_domain_and_refreshes_the_aggregates(sources, launch
         assert by_domain[key].billed_cost == pytest.approx(billed, abs=Decimal("0.0001"))
     assert sum(r.readings for r in cost_by_family()) == sum(r.readings for r in cost_by_application()) == \
         CostReading.objects.count()
-    top = list(top_applications_by_cost(period=__import__("datetime").date(2026, 11, 1), limit=3))
+    top = list(top_applications_by_cost(period=date(2026, 11, 1), limit=3))
     assert [t.cost_rank for t in top] == [1, 2, 3] and top[0].effective_cost >= top[1].effective_cost
     # Each row names its source file and row; unallocated rows are kept in the Unallocated bucket.
     reading = CostReading.objects.order_by("id").first()
@@ -254,14 +255,12 @@ def test_parameters_defaults_and_refusals(sources, finops_admin_user, tmp_path):
 
 
 def test_default_periods_are_the_current_and_previous_month():
-    from datetime import date
 
     assert default_periods(date(2026, 1, 15)) == ["2025-12", "2026-01"]
     assert default_periods(date(2026, 11, 30)) == ["2026-10", "2026-11"]
 
 
 def test_a_gzip_and_a_parquet_source_give_the_same_readings(finops_dirs, db, launch):
-    from datetime import date
 
     from finops_admin.generate import generate
     from finops_admin.services.catalogue import catalogue_load
