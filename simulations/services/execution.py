@@ -235,7 +235,8 @@ def _compute(
     _log_outcome(ctx, *outcome)
     del positions, result, outcome
 
-    missing = set(f.name for f in files) - set(run.artifacts.values_list("name", flat=True))
+    stored = db_retry(lambda: set(run.artifacts.values_list("name", flat=True)), what="listing the results")
+    missing = set(f.name for f in files) - stored
     if missing:
         raise RuntimeError(f"results missing after the computation: {', '.join(sorted(missing))}")
     # Only a run that ended SUCCEEDED under this attempt feeds the cache: a run that
