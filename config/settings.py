@@ -254,14 +254,14 @@ RUN_PENDING_TIMEOUT = env_int("RUN_PENDING_TIMEOUT", 1800, minimum=2)
 RUN_DB_RETRY_SECONDS = env_float("RUN_DB_RETRY_SECONDS", 30.0, minimum=0)
 # The control pass (reaper + outbox) has a queue and a worker of its own
 # (`celery -A config worker -Q runs.control --concurrency 1`), so it runs on time
-# with every ordinary worker busy or none alive. A pass not taken within one
-# interval expires: passes never pile up behind a stopped control worker.
+# with every ordinary worker busy or none alive. A pass not taken within two
+# intervals (10 s at least) expires: passes never pile up behind a stopped control worker.
 CELERY_TASK_ROUTES = {"runs.reap_stale_runs": {"queue": "runs.control"}}
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {
         "task": "runs.reap_stale_runs",
         "schedule": float(RUN_REAPER_INTERVAL),
-        "options": {"queue": "runs.control", "expire_seconds": RUN_REAPER_INTERVAL},
+        "options": {"queue": "runs.control", "expire_seconds": max(2 * RUN_REAPER_INTERVAL, 10)},
     },
 }
 # Limits on uploaded run exports: size, members of a bundle, and compression ratio
