@@ -806,10 +806,12 @@ class Stack:
                     problems.append(f"{run_id}: checksum {checksum[:12]} != recomputed {expected[:12]}")
                 if not arts:
                     problems.append(f"{run_id}: SUCCEEDED without any result artifact")
-        # The result cache: only bytes of SUCCEEDED runs.
+        # The result cache: only bytes of SUCCEEDED runs (those these runs computed, or all of it).
         cache = self.db.query(
             "SELECT c.name, c.storage, c.path, c.blob, c.sha256, r.run_id, r.status "
-            "FROM simulations_cachedresult c LEFT JOIN runs_run r ON r.id = c.source_run_id"
+            "FROM simulations_cachedresult c LEFT JOIN runs_run r ON r.id = c.source_run_id "
+            + ("" if run_ids is None else "WHERE r.run_id = ANY(%s)"),
+            params,
         )
         for name, storage, path, blob, sha, src_run, src_status in cache:
             if src_status != "SUCCEEDED":
