@@ -51,7 +51,7 @@ TIMINGS: dict[str, float] = {
     "RUN_HEARTBEAT_INTERVAL": 0.5,
     "RUN_REAPER_INTERVAL": 1,
     "RUN_PENDING_RESEND_SECONDS": 3,
-    "RUN_PENDING_TIMEOUT": 45,
+    "RUN_PENDING_TIMEOUT": 20,
     "RUN_DB_RETRY_SECONDS": 15,
 }
 # Scheduling slack on a loaded two-core machine: process wake-ups, a worker's
@@ -61,6 +61,8 @@ SLACK = float(os.environ.get("CHAOS_SLACK", "6"))
 REAP_BOUND = TIMINGS["RUN_HEARTBEAT_TIMEOUT"] + TIMINGS["RUN_REAPER_INTERVAL"] + SLACK
 #: A run whose message was lost is taken up again within this many seconds.
 RESEND_BOUND = TIMINGS["RUN_PENDING_RESEND_SECONDS"] + TIMINGS["RUN_REAPER_INTERVAL"] + SLACK
+#: A run no worker takes is FAILED, saying so, within this many seconds of its launch.
+PENDING_BOUND = TIMINGS["RUN_PENDING_TIMEOUT"] + TIMINGS["RUN_REAPER_INTERVAL"] + SLACK
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 ACTIVE = ("PENDING", "RUNNING")

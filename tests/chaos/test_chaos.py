@@ -21,6 +21,7 @@ import pytest
 
 from tests.chaos.harness import (
     FINAL,
+    PENDING_BOUND,
     REAP_BOUND,
     RESEND_BOUND,
     SLACK,
@@ -223,6 +224,21 @@ def test_a_purged_message_is_sent_again(chaos: Stack):
     assert took <= bound, f"the purged run ended {took:.1f} s after the purge; bound {bound:.0f} s"
     s.wait_final(busy, 20)
     _assert_invariants(s, [*busy, lost])
+
+
+def test_a_run_no_worker_takes_fails_in_bound_saying_why(chaos: Stack):
+    s = chaos
+    for name in ("w1", "w2"):
+        s.procs[name].stop()
+    launched = time.monotonic()
+    rid = _launch(s, **SHORT)
+    run = s.wait_status(rid, FINAL, PENDING_BOUND + 15)
+    took = time.monotonic() - launched
+    assert run["status"] == "FAILED", run
+    assert "never picked up" in run["error_message"].lower(), f"reason: {run['error_message']!r}"
+    assert took <= PENDING_BOUND, f"failed {took:.1f} s after the launch; bound {PENDING_BOUND:.0f} s"
+    assert run["started_at"] is None
+    _assert_invariants(s, [rid])
 
 
 # ---------------------------------------------------------------------------
