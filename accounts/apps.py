@@ -13,3 +13,10 @@ class AccountsConfig(AppConfig):
         # Permissions of every app exist only after migrate; re-applying the role
         # matrix then keeps groups right on a fresh database and after upgrades.
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="accounts.roles_sync")
+
+        from django.contrib.admin.models import LogEntry
+        from django.db.models.signals import post_save
+
+        from accounts.services import audit_admin_log_entry
+
+        post_save.connect(audit_admin_log_entry, sender=LogEntry, dispatch_uid="accounts.audit_admin")

@@ -301,3 +301,23 @@ def audit_record(*, actor: Any, action: str, target: str = "", detail: dict | No
     """Append one event to the audit trail (anonymous actors are stored as null)."""
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(actor=actor_obj, action=action, target=target[:200], detail=detail or {})
+
+
+def audit_admin_log_entry(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """post_save of the admin's LogEntry: every change made in the admin, to any model, is audited.
+
+    Governed objects also record their own, detailed event through their services;
+    this one is the floor that no admin class can forget (scheduler entries, the
+    FinOps catalogue, anything registered later).
+    """
+    if not created or kwargs.get("raw"):
+        return
+    verb = {1: "add", 2: "change", 3: "delete"}.get(instance.action_flag, "change")
+    content_type = instance.content_type
+    model = f"{content_type.app_label}.{content_type.model}" if content_type else "unknown"
+    audit_record(
+        actor=instance.user,
+        action=f"admin.{verb}",
+        target=f"{model}:{instance.object_id}",
+        detail={"object": instance.object_repr[:200], "message": instance.get_change_message()[:1000]},
+    )

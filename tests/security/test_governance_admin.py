@@ -128,3 +128,29 @@ def test_the_create_api_key_command_prints_the_secret_once(analyst, capsys):
         call_command("create_api_key", "nobody", "--name", "x")
     with pytest.raises(CommandError, match="name"):
         call_command("create_api_key", analyst.username, "--name", "")
+
+
+# ---------------------------------------------------------------------------
+# Every admin change, of any model, reaches the audit trail
+# ---------------------------------------------------------------------------
+def test_an_admin_change_of_an_ungoverned_model_is_audited_too(client_for, root):
+    from django_celery_beat.models import IntervalSchedule
+
+    response = client_for(root).post(
+        "/admin/django_celery_beat/intervalschedule/add/",
+        {"every": "7", "period": "days", "periodictask_set-TOTAL_FORMS": "0", "periodictask_set-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 302, response.content[:1000]
+    schedule = IntervalSchedule.objects.get(every=7)
+    event = AuditEvent.objects.get(action="admin.add", target=f"django_celery_beat.intervalschedule:{schedule.pk}")
+    assert event.actor == root
+    client_for(root).post(f"/admin/django_celery_beat/intervalschedule/{schedule.pk}/delete/", {"post": "yes"})
+    assert AuditEvent.objects.filter(action="admin.delete", actor=root).exists()
+
+
+def test_an_admin_user_change_is_audited_by_the_service_and_by_the_admin(client_for, root, viewer):
+    from tests.security.test_governance_users import _change_form
+
+    client_for(root).post(f"/admin/accounts/user/{viewer.pk}/change/", _change_form(viewer, email="z@example.com"))
+    assert AuditEvent.objects.filter(action="user.update", target=viewer.username).exists()
+    assert AuditEvent.objects.filter(action="admin.change", target=f"accounts.user:{viewer.pk}").exists()
