@@ -10,8 +10,9 @@ from __future__ import annotations
 
 READINGS = "finops_admin_costreading"
 SUMS = "SUM(billed_cost) AS billed_cost, SUM(effective_cost) AS effective_cost, SUM(list_cost) AS list_cost"
+# SUM of a bigint is numeric on PostgreSQL: cast back so `readings` is an integer on both databases.
 RESUMS = ("SUM(billed_cost) AS billed_cost, SUM(effective_cost) AS effective_cost, "
-          "SUM(list_cost) AS list_cost, SUM(readings) AS readings")
+          "SUM(list_cost) AS list_cost, CAST(SUM(readings) AS bigint) AS readings")
 
 # name, SELECT (with {next_month} for "the month after `x`"), unique key, SQLite column types
 AGGREGATES: list[tuple[str, str, tuple[str, ...], str]] = [

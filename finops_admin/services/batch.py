@@ -168,7 +168,7 @@ def _metrics(domains: list[Domain], periods: list[str], done: list[BlockOutcome]
     totals: dict[str, dict] = {d.code: {} for d in domains}
     for code, period, readings, billed, effective in rows:
         totals[code][f"{period:%Y-%m}"] = {
-            "readings": readings,
+            "readings": int(readings),
             "billed_cost": round(float(billed or 0), 2),
             "effective_cost": round(float(effective or 0), 2),
         }
