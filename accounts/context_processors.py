@@ -17,6 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "runs": roles.can_view_runs(user),
             "launch": roles.can_launch_run(user),
             "admin": user.is_staff,
+            "finops_batches": roles.can_view_finops_batches(user),
             "api_docs": True,
             "roles": roles.roles_of(user),
         }

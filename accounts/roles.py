@@ -70,7 +70,14 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     Role.ANALYST: (VIEW_RUNS, LAUNCH_RUNS, ANNOTATE_RUNS, IMPORT_RUNS, DELETE_OWN_RUN),
     Role.VIEWER: (VIEW_RUNS,),
-    Role.FINOPS_ADMIN: ("finops_admin.view_batchrun", "finops_admin.trigger_batchrun"),
+    Role.FINOPS_ADMIN: (
+        "finops_admin.view_batchrun",
+        "finops_admin.trigger_batchrun",
+        # The catalogue and allocation rules (edited in the admin, with staff status); readings read-only.
+        *(f"finops_admin.{action}_{model}" for model in ("domain", "family", "application", "allocationrule",
+                                                          "currency") for action in ("view", "add", "change", "delete")),
+        "finops_admin.view_costreading",
+    ),
     Role.FINOPS_USER: (),
 }
 
@@ -161,6 +168,28 @@ def can_change_comparison(user: _User | None, comparison: _Owned) -> bool:
     if _has(user, DELETE_ANY_RUN):
         return True
     return _has(user, ANNOTATE_RUNS) and comparison.owner_id is not None and comparison.owner_id == user.id
+
+
+# ---------------------------------------------------------------------------
+# FinOps batch (Admin › Batch Runs)
+# ---------------------------------------------------------------------------
+VIEW_FINOPS_BATCHES = "finops_admin.view_batchrun"
+TRIGGER_FINOPS_BATCH = "finops_admin.trigger_batchrun"
+
+
+def can_view_finops_batches(user: _User | None) -> bool:
+    """The Batch Runs section (pages, API, menu): finops_admin and admin; finops_user never."""
+    return _has(user, VIEW_FINOPS_BATCHES)
+
+
+def can_trigger_finops_batch(user: _User | None) -> bool:
+    """Launch or reprocess a FinOps batch: needs to see the section as well."""
+    return _has(user, VIEW_FINOPS_BATCHES) and _has(user, TRIGGER_FINOPS_BATCH)
+
+
+def can_manage_finops_catalogue(user: _User | None, action: str = "change", model: str = "application") -> bool:
+    """Domains, families, applications, allocation rules, currencies: `action` is view, add, change or delete."""
+    return _has(user, f"finops_admin.{action}_{model}")
 
 
 # ---------------------------------------------------------------------------

@@ -428,6 +428,10 @@ FINOPS_MAX_FILE_BYTES = env_int("FINOPS_MAX_FILE_BYTES", 1 << 30, minimum=1)
 FINOPS_MAX_ERRORS_KEPT = env_int("FINOPS_MAX_ERRORS_KEPT", 50, minimum=1)
 # Rows read per batch (memory stays bounded whatever the file size).
 FINOPS_BATCH_ROWS = env_int("FINOPS_BATCH_ROWS", 131072, minimum=1000)
+# Anomalies: a batch's duration, or a block's rows inserted, compared with the median of the
+# last FINOPS_ANOMALY_LOOKBACK successful runs over the same domains; flagged beyond FACTOR× (or 1/FACTOR).
+FINOPS_ANOMALY_LOOKBACK = env_int("FINOPS_ANOMALY_LOOKBACK", 10, minimum=1)
+FINOPS_ANOMALY_FACTOR = env_float("FINOPS_ANOMALY_FACTOR", 3.0, minimum=1.01)
 
 LOGGING = {
     "version": 1,

@@ -19,6 +19,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("simulations/", include("simulations.urls")),
     path("api/simulations/", include("simulations.api_urls")),
+    path("finops/admin/runs/", include("finops_admin.urls")),
+    path("api/finops/admin/runs/", include("finops_admin.api.urls")),
     path("api/", include("runs.api.urls")),
 ]
 

@@ -8,9 +8,30 @@ from runs.models import Run
 
 
 def execute_finops_batch(run: Run, ctx: RunContext) -> None:
-    from finops_admin.services.batch import batch_execute
+    from finops_admin.services.batch import BatchFailed, batch_execute
 
-    batch_execute(run=run, ctx=ctx)
+    try:
+        batch_execute(run=run, ctx=ctx)
+    except BatchFailed:
+        _flag_anomalies(run, ctx)
+        raise
+    _flag_anomalies(run, ctx)
+
+
+def _flag_anomalies(run: Run, ctx: RunContext) -> None:
+    """Compare the batch with its comparable history (duration, volume per block) and record it."""
+    from finops_admin.services.anomalies import batch_anomalies_flag
+    from runs.context import RunFenced
+
+    try:
+        reasons = batch_anomalies_flag(run=run, fence=ctx.fence)
+    except RunFenced:
+        raise
+    except Exception as exc:  # a failed comparison must not fail a batch that loaded its data
+        ctx.warning(f"Anomaly check skipped: {type(exc).__name__}: {exc}")
+        return
+    for reason in reasons:
+        ctx.warning(f"Anomaly: {reason}")
 
 
 FINOPS_BATCH = register(

@@ -31,6 +31,7 @@ CANCEL_THIS_RUN = (ADMIN, ML, ANALYST)
 CHANGE_THIS_COMPARISON = (ADMIN, ML, ANALYST)  # the analyst owns it; run deleters may change any
 CLEANUP = (ADMIN, ML)
 GOVERN = (ADMIN, GOV)  # users, roles, all API keys, audit trail
+FINOPS_SECTION = (ADMIN, FINOPS_ADMIN)  # FinOps › Admin › Batch Runs: pages and API
 
 # Answers.
 OK = frozenset({200})
@@ -156,6 +157,19 @@ EXPECTED: dict[str, Entry] = {
     "api-simulations-compute": {"POST": api(SEE_RUNS, ACTED)},
     "api-simulations-run-report": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
     "api-simulations-run-file": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
+    # FinOps › Admin › Batch Runs (pages and API): finops_admin and admin only; finops_user never.
+    # Empty POSTs: a launch takes every default (a batch of the current and previous months), a reprocess
+    # page re-runs the crawl's run (302 to the new run), the reprocess API refuses the missing run_id (400).
+    "finops_admin:batch_list": {"GET": page(FINOPS_SECTION)},
+    "finops_admin:batch_csv": {"GET": page(FINOPS_SECTION)},
+    "finops_admin:batch_detail": {"GET": page(FINOPS_SECTION)},
+    "finops_admin:batch_logs": {"GET": page(FINOPS_SECTION)},
+    "finops_admin:batch_launch": {"GET": page(FINOPS_SECTION), "POST": page(FINOPS_SECTION, ACTED)},
+    "finops_admin:batch_reprocess": {"GET": page(FINOPS_SECTION), "POST": page(FINOPS_SECTION, ACTED)},
+    "api-finops-runs": {"GET": api(FINOPS_SECTION), "POST": api(FINOPS_SECTION, ACTED)},
+    "api-finops-run": {"GET": api(FINOPS_SECTION)},
+    "api-finops-run-logs": {"GET": api(FINOPS_SECTION)},
+    "api-finops-reprocess": {"POST": api(FINOPS_SECTION, ACTED)},
     # Admin site: staff only; a signed-in non-staff user is sent to the admin login too.
     "admin:index": {"GET": staff_admin(STAFF)},
     "admin:login": {"GET": {r: REDIRECT if r in STAFF else OK for r in ROLES}},
@@ -194,6 +208,14 @@ ADMIN_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
     # Written only by services.
     "simulations.parameterset": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
     "simulations.cachedresult": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    # FinOps: the catalogue and rules are edited by whoever holds their permissions (admin; finops_admin
+    # with staff status, which the personas lack); readings and batch runs are written by batches only.
+    **{
+        f"finops_admin.{m}": {"view": (ADMIN,), "add": (ADMIN,), "change": (ADMIN,), "delete": (ADMIN,)}
+        for m in ("domain", "family", "application", "allocationrule", "currency")
+    },
+    "finops_admin.costreading": {"view": (ADMIN,), "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    "finops_admin.batchrun": {"view": (ADMIN,), "add": NOBODY, "change": NOBODY, "delete": NOBODY},
     # Login lock-out records (django-axes): the admin reads them and lifts lock-outs by deleting.
     **{
         f"axes.{m}": {"view": (ADMIN,), "add": NOBODY, "change": (ADMIN,), "delete": (ADMIN,)}

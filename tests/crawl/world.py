@@ -36,6 +36,7 @@ class World:
     api_key: Any
     api_secrets: dict[str, str] = field(default_factory=dict)  # role -> an API key of that persona
     clients: dict[str, Any] = field(default_factory=dict)  # role -> a signed-in test client
+    finops_run: Any = None  # a FinOps batch run, SUCCEEDED, owned by the finops_admin persona
 
 
 def build_world() -> World:
@@ -65,8 +66,41 @@ def build_world() -> World:
     comparison = comparison_create(name="crawl", notes="", run_ids=[demo.run_id, other.run_id], actor=analyst)
     api_key, _ = api_key_create(owner=analyst, name="crawl key")
     secrets = {role: api_key_create(owner=user, name=f"{role} key")[1] for role, user in users.items()}
+    finops = _finops_run(users[Role.FINOPS_ADMIN])
     _admin_rows()
-    return World(users, demo, other, simulation, comparison, api_key, secrets)
+    built = World(users, demo, other, simulation, comparison, api_key, secrets)
+    built.finops_run = finops
+    return built
+
+
+def _finops_run(owner: Any) -> Any:
+    """A FinOps batch run over one month and one domain (a source folder of its own), executed,
+    plus an allocation rule and a reading so that every FinOps admin page has an object."""
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    from django.test import override_settings
+
+    from finops_admin.generate import generate
+    from finops_admin.models import AllocationRule, Application, CostReading
+    from finops_admin.services.catalogue import catalogue_load
+    from runs.models import Run
+    from runs.services import run_create, run_execute
+
+    root = Path(tempfile.mkdtemp(prefix="crawl-finops-"))
+    source = root / "sources"
+    generate(out=source, months=1, applications=8, rows_per_month=40, seed=3, last_month=date(2026, 11, 1))
+    with override_settings(FINOPS_SOURCE_DIR=source, FINOPS_SOURCE_ROOTS=[root]):
+        catalogue_load(path=source / "catalogue.csv")
+        run = run_create(kind="finops_batch", params={"periods": "2026-11", "domains": "open"}, owner=owner,
+                         enqueue=False)
+        run_execute(run_pk=run.pk)
+    if not AllocationRule.objects.exists():
+        AllocationRule.objects.create(priority=1, field="provider", value="crawl",
+                                      application=Application.objects.order_by("pk").first())
+    assert CostReading.objects.exists()
+    return Run.objects.get(pk=run.pk)
 
 
 def _admin_rows() -> None:
@@ -123,6 +157,8 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
             obj = world.api_key  # the analyst's: whose key it is decides who sees it
         return [str(obj.pk)]
     if name == "run_id":
+        if "finops" in pattern.route:
+            return [world.finops_run.run_id]
         if "simulations" in pattern.route:
             return [sim.run_id]
         return [world.demo_run.run_id, sim.run_id]
