@@ -41,7 +41,7 @@ def test_a_worker_runs_a_batch_to_the_end(start_worker, finops_dirs, finops_admi
 
 
 def test_a_cancelled_batch_stops_and_writes_nothing_of_the_unfinished_blocks(start_worker, finops_dirs,
-                                                                             finops_admin_user):
+                                                                             finops_admin_user, admin_user):
     generate(out=finops_dirs, months=2, applications=20, rows_per_month=100_000, seed=2,
              last_month=date(2026, 11, 1), fmt="parquet")
     catalogue_load(path=finops_dirs / "catalogue.csv")
@@ -49,7 +49,7 @@ def test_a_cancelled_batch_stops_and_writes_nothing_of_the_unfinished_blocks(sta
     run = run_create(kind="finops_batch", params={"periods": "2026-10,2026-11"}, owner=finops_admin_user)
     wait_for(lambda: BatchBlock.objects.filter(batch__run=run, status="RUNNING").exists(), timeout=120,
              interval=0.05, what=f"a block running\n{worker.log()}")
-    run_cancel(run=Run.objects.get(pk=run.pk), actor=finops_admin_user)
+    run_cancel(run=Run.objects.get(pk=run.pk), actor=admin_user)
     wait_for(lambda: _status(run) != RunStatus.RUNNING, timeout=60, what=f"the cancel\n{worker.log()}")
     assert _status(run) == RunStatus.CANCELLED, worker.log()
     blocks = {b.domain.code: b for b in BatchBlock.objects.filter(batch__run=run).select_related("domain")}
