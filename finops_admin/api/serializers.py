@@ -63,7 +63,9 @@ class BatchRunListSerializer(serializers.Serializer):
         return list(run.params.get("periods", []))
 
     def get_domains(self, run: Any) -> list[dict[str, str]]:
-        names = self.context.setdefault("domain_names", selectors._domain_names())
+        if "domain_names" not in self.context:  # once per response, not once per row
+            self.context["domain_names"] = selectors._domain_names()
+        names = self.context["domain_names"]
         return [vars(c) for c in selectors.row_chips(run, names)]
 
     def _num(self, run: Any, name: str) -> int:

@@ -189,3 +189,23 @@ def test_menu_shows_the_section_only_to_its_roles(make_user, client_for, admin_u
     assert link in _body(client_for(admin_user).get("/"))
     for role in (Role.FINOPS_USER, Role.VIEWER, Role.ANALYST, Role.ML_ADMIN):
         assert link not in _body(client_for(make_user(role)).get("/"))
+
+
+def test_the_list_reads_a_fixed_number_of_queries_whatever_the_rows(sources, launch, client_for, finops_admin_user,
+                                                                    django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(finops_admin_user)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/finops/admin/runs/").status_code == 200
+            client.get("/api/finops/admin/runs/")
+        return len(captured)
+
+    launch(periods="2026-11", domains="open")
+    few = queries()
+    for _ in range(4):
+        launch(periods="2026-10", domains="open,public")
+    assert queries() == few
