@@ -25,6 +25,7 @@ migrate: local-env
 ## Set everything up and run web + worker + beat on the embedded default.
 run: migrate
 	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py finops_bootstrap_demo
 	DEBUG=$${DEBUG:-1} VENV=$(VENV) bin/serve
 
 ## Set up and run the test suite (SQLite, tasks eager; service tests skip without services).
