@@ -6,14 +6,15 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, throttling
 
 from accounts.models import ApiKey
 from accounts.services import api_key_hash
 
 
 def _failures_key(request: Any) -> str:
-    return f"api-key-failures:{request.META.get('REMOTE_ADDR', '')}"
+    # The address as DRF's throttles see it (NUM_PROXIES decides whether X-Forwarded-For counts).
+    return f"api-key-failures:{throttling.BaseThrottle().get_ident(request)}"
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -391,6 +391,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": env_str("API_THROTTLE_ANON", "60/min"),
     "user": env_str("API_THROTTLE_USER", "1200/min"),
 }
+# Who "an address" is: REMOTE_ADDR, or behind the TLS proxy the address the proxy appended
+# to X-Forwarded-For; a client-supplied X-Forwarded-For is never trusted on its own.
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if env_bool("BEHIND_TLS_PROXY", False) else 0
 API_KEY_FAILURE_LIMIT = env_int("API_KEY_FAILURE_LIMIT", 10, minimum=1)
 API_KEY_FAILURE_WINDOW = env_int("API_KEY_FAILURE_WINDOW", 300, minimum=1)
 

@@ -70,3 +70,12 @@ def test_the_api_is_throttled_per_user(client_for, analyst, monkeypatch):
     assert [client.get("/api/tags/").status_code for _ in range(3)] == [200, 200, 200]
     response = client.get("/api/tags/")
     assert response.status_code == 429 and "throttled" in response.json()["detail"]
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_counts(client, analyst, settings):
+    settings.API_KEY_FAILURE_LIMIT = 3
+    for i in range(3):
+        client.get("/api/runs/", HTTP_AUTHORIZATION=f"Api-Key rsk_guess{i}", HTTP_X_FORWARDED_FOR=f"10.9.9.{i}")
+    response = client.get("/api/runs/", HTTP_AUTHORIZATION="Api-Key rsk_more", HTTP_X_FORWARDED_FOR="10.9.9.99")
+    assert response.status_code == 429
+
