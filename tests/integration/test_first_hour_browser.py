@@ -66,3 +66,12 @@ def test_the_run_list_filters_by_ticking_boxes(page, real_services, analyst):  #
     page.wait_for_url("**/runs/?*")
     assert "status=FAILED" in page.url and "status=SUCCEEDED" in page.url
     assert page.locator("#filter-status input[value=FAILED]").is_checked()
+
+
+def test_launch_form_checkboxes_sit_at_the_left_under_their_label(page, real_services, analyst):  # noqa: F811
+    _sign_in(page, analyst, "/runs/launch/simulation/")
+    box = page.locator("#id_p-include_off_balance").bounding_box()
+    label = page.locator("label[for=id_p-include_off_balance]").bounding_box()
+    number = page.locator("#id_p-total_assets_eur")
+    assert box and label and abs(box["x"] - label["x"]) < 8 and box["width"] < 40
+    assert number.input_value() == "10000000000"
