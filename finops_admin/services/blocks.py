@@ -91,6 +91,146 @@ def _block_update(fence: Fence, block: BatchBlock, **fields) -> None:
         setattr(block, name, value)
 
 
+@dataclass
+class BlockPlan:
+    """What reading a block needs, fetched from the database beforehand: reading touches no database
+    (so it can run in another thread while the previous block writes)."""
+
+    domain_id: int
+    domain_code: str
+    domain_name: str
+    folder: Path
+    periods: list[str]
+    by_period: dict[str, list[Path]]
+    rules: list[Rule]
+    unallocated_id: int
+    family_of: dict[int, int]
+    currencies: set[str]
+    run_pk: object
+
+    @property
+    def missing_periods(self) -> list[str]:
+        return [p for p, files in self.by_period.items() if not files]
+
+
+@dataclass
+class Spooled:
+    """The valid rows of a block, allocated, in a temporary CSV file; or the problems found."""
+
+    path: Path
+    outcome: BlockOutcome
+    problems: Problems
+    inserted_per_period: dict[str, int]
+    read_seconds: float = 0.0
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def block_plan(*, block: BatchBlock, source: Path, periods: list[str], run_pk) -> BlockPlan:
+    domain = block.domain
+    return BlockPlan(
+        domain_id=domain.pk, domain_code=domain.code, domain_name=domain.name, folder=source / domain.code,
+        periods=periods, by_period=source_files(source / domain.code, periods), rules=domain_rules(domain),
+        unallocated_id=Application.objects.get(domain=domain, is_unallocated=True).pk,
+        family_of=dict(Application.objects.filter(domain=domain).values_list("pk", "family_id")),
+        currencies=set(Currency.objects.values_list("code", flat=True)), run_pk=run_pk,
+    )
+
+
+def block_start(*, fence: Fence, block: BatchBlock, plan: BlockPlan, log: Callable[[str], None]) -> None:
+    _block_update(fence, block, status=BlockStatus.RUNNING, started_at=timezone.now())
+    for period in plan.missing_periods:
+        log(f"{plan.domain_name}: no file for {period} in {plan.folder}; its readings are left as they are")
+
+
+def block_read(plan: BlockPlan, *, checkpoint: Callable[[float], None]) -> Spooled:
+    """Read, check and allocate the block's files into a spool file. No database access.
+
+    `checkpoint(fraction)` is called between batches (it raises to stop: cancel, lost claim).
+    """
+    t0 = time.perf_counter()
+    outcome = BlockOutcome(missing_periods=plan.missing_periods)
+    problems = Problems(keep=settings.FINOPS_MAX_ERRORS_KEPT)
+    files = [(period, path) for period, paths in plan.by_period.items() for path in paths]
+    inserted_per_period: dict[str, int] = {p: 0 for p, paths in plan.by_period.items() if paths}
+    spool_dir = Path(settings.VAR_DIR) / "finops" / "spool"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    fd, spool_name = tempfile.mkstemp(prefix=f"{plan.domain_code}-", suffix=".csv", dir=spool_dir)
+    os.close(fd)
+    spooled = Spooled(Path(spool_name), outcome, problems, inserted_per_period)
+    try:
+        writer = pacsv.CSVWriter(
+            spool_name, SPOOL_SCHEMA,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+        )
+        try:
+            for index, (period, path) in enumerate(files):
+                relative = f"{plan.domain_code}/{path.name}"
+                reader = FocusFile(
+                    path, period=period, currencies=plan.currencies, problems=problems, name=relative,
+                    max_bytes=settings.FINOPS_MAX_FILE_BYTES, batch_rows=settings.FINOPS_BATCH_ROWS,
+                )
+                for table in reader.batches():
+                    if not problems:  # once a row is refused nothing is written: just go on checking
+                        writer.write_table(_spool_table(table, plan.rules, plan.unallocated_id, plan.family_of,
+                                                        plan.domain_id, relative, plan.run_pk))
+                        for item in pc.value_counts(table["period"]).to_pylist():
+                            inserted_per_period[item["values"][:7]] += item["counts"]
+                    checkpoint((index + 0.5) / max(len(files), 1))
+                outcome.files_read += 1
+                outcome.rows_read += reader.rows_read
+                checkpoint((index + 1) / max(len(files), 1))
+        finally:
+            writer.close()
+    except BaseException:
+        spooled.discard()
+        raise
+    outcome.rows_rejected = problems.rows_rejected
+    outcome.error_count = problems.count
+    outcome.errors = [p.as_dict() for p in problems.first]
+    spooled.read_seconds = time.perf_counter() - t0
+    return spooled
+
+
+def block_write(
+    *, block: BatchBlock, plan: BlockPlan, spooled: Spooled, fence: Fence,
+    check_cancelled: Callable[[], None], log: Callable[[str], None],
+) -> BlockOutcome:
+    """Replace the block's domain's readings with the spooled rows in one transaction, committed only
+    while the attempt holds its claim; or, if any row was refused, write nothing and fail the block."""
+    outcome, by_period, periods = spooled.outcome, plan.by_period, plan.periods
+    t0 = time.perf_counter()
+    try:
+        if spooled.problems:
+            outcome.status = BlockStatus.FAILED
+            outcome.per_period = {p: {"files": len(by_period[p]), "inserted": 0, "deleted": 0} for p in periods}
+            _finish(fence, block, outcome)
+            log(f"{plan.domain_name}: FAILED, {outcome.error_count} error(s), nothing written; "
+                f"first: {outcome.first_error}")
+            return outcome
+        replaced = [p for p in periods if by_period[p]]
+        with transaction.atomic():
+            deleted = _delete(plan.domain_id, replaced)
+            check_cancelled()
+            inserted = _insert(spooled.path, check_cancelled)
+            outcome.status = BlockStatus.SUCCEEDED
+            outcome.rows_inserted = inserted
+            outcome.rows_deleted = sum(deleted.values())
+            outcome.per_period = {
+                p: {"files": len(by_period[p]), "inserted": spooled.inserted_per_period.get(p, 0),
+                    "deleted": deleted.get(p, 0), **({"missing": True} if not by_period[p] else {})}
+                for p in periods
+            }
+            _finish(fence, block, outcome)
+        log(f"{plan.domain_name}: {outcome.rows_inserted} reading(s) inserted, {outcome.rows_deleted} replaced, "
+            f"{outcome.files_read} file(s) in {block.duration_seconds:.2f} s (read, checked and allocated in "
+            f"{spooled.read_seconds:.2f} s, replaced in {time.perf_counter() - t0:.2f} s)")
+        return outcome
+    finally:
+        spooled.discard()
+
+
 def block_load(
     *,
     block: BatchBlock,
@@ -101,90 +241,16 @@ def block_load(
     check_cancelled: Callable[[], None],
     log: Callable[[str], None],
 ) -> BlockOutcome:
-    """Load `block` (its domain) from `source`/<domain code>/ for `periods`.
+    """Load `block` (its domain) from `source`/<domain code>/ for `periods`: read, then write.
 
     `checkpoint(fraction)` is called between batches while reading (progress, heartbeat,
     cancel: it raises to stop); inside the write transaction only `check_cancelled()` is
     called, which writes nothing. Returns the outcome, also stored on the block.
     """
-    domain = block.domain
-    started, t0 = timezone.now(), time.perf_counter()
-    _block_update(fence, block, status=BlockStatus.RUNNING, started_at=started)
-    outcome = BlockOutcome()
-    problems = Problems(keep=settings.FINOPS_MAX_ERRORS_KEPT)
-    by_period = source_files(source / domain.code, periods)
-    outcome.missing_periods = [p for p, files in by_period.items() if not files]
-    for period in outcome.missing_periods:
-        log(f"{domain.name}: no file for {period} in {source / domain.code}; its readings are left as they are")
-    files = [(period, path) for period, paths in by_period.items() for path in paths]
-    rules = domain_rules(domain)
-    unallocated = Application.objects.get(domain=domain, is_unallocated=True)
-    family_of = dict(Application.objects.filter(domain=domain).values_list("pk", "family_id"))
-    currencies = set(Currency.objects.values_list("code", flat=True))
-    inserted_per_period: dict[str, int] = {p: 0 for p, paths in by_period.items() if paths}
-
-    spool_dir = Path(settings.VAR_DIR) / "finops" / "spool"
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    fd, spool_name = tempfile.mkstemp(prefix=f"{domain.code}-", suffix=".csv", dir=spool_dir)
-    os.close(fd)
-    spool_path = Path(spool_name)
-    try:
-        writer = pacsv.CSVWriter(
-            str(spool_path), SPOOL_SCHEMA,
-            write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
-        )
-        try:
-            for index, (period, path) in enumerate(files):
-                relative = f"{domain.code}/{path.name}"
-                reader = FocusFile(
-                    path, period=period, currencies=currencies, problems=problems, name=relative,
-                    max_bytes=settings.FINOPS_MAX_FILE_BYTES, batch_rows=settings.FINOPS_BATCH_ROWS,
-                )
-                for table in reader.batches():
-                    if not problems:  # once a row is refused nothing is written: just go on checking
-                        writer.write_table(_spool_table(table, rules, unallocated.pk, family_of, domain.pk,
-                                                        relative, fence.run_pk))
-                        for item in pc.value_counts(table["period"]).to_pylist():
-                            inserted_per_period[item["values"][:7]] += item["counts"]
-                    checkpoint((index + 0.5) / max(len(files), 1))
-                outcome.files_read += 1
-                outcome.rows_read += reader.rows_read
-                checkpoint((index + 1) / max(len(files), 1))
-        finally:
-            writer.close()
-
-        outcome.rows_rejected = problems.rows_rejected
-        outcome.error_count = problems.count
-        outcome.errors = [p.as_dict() for p in problems.first]
-        if problems:
-            outcome.status = BlockStatus.FAILED
-            outcome.per_period = {p: {"files": len(by_period[p]), "inserted": 0, "deleted": 0} for p in periods}
-            _finish(fence, block, outcome, started, t0)
-            log(f"{domain.name}: FAILED, {problems.count} error(s), nothing written; first: {outcome.first_error}")
-            return outcome
-
-        # The replacement: one transaction, committed only under the attempt's claim.
-        read_seconds = time.perf_counter() - t0
-        replaced = [p for p in periods if by_period[p]]
-        with transaction.atomic():
-            deleted = _delete(domain, replaced)
-            check_cancelled()
-            inserted = _insert(spool_path, check_cancelled)
-            outcome.status = BlockStatus.SUCCEEDED
-            outcome.rows_inserted = inserted
-            outcome.rows_deleted = sum(deleted.values())
-            outcome.per_period = {
-                p: {"files": len(by_period[p]), "inserted": inserted_per_period.get(p, 0),
-                    "deleted": deleted.get(p, 0), **({"missing": True} if not by_period[p] else {})}
-                for p in periods
-            }
-            _finish(fence, block, outcome, started, t0)
-        log(f"{domain.name}: {outcome.rows_inserted} reading(s) inserted, {outcome.rows_deleted} replaced, "
-            f"{outcome.files_read} file(s) in {block.duration_seconds:.2f} s (read, checked and allocated in "
-            f"{read_seconds:.2f} s, replaced in {block.duration_seconds - read_seconds:.2f} s)")
-        return outcome
-    finally:
-        spool_path.unlink(missing_ok=True)
+    plan = block_plan(block=block, source=source, periods=periods, run_pk=fence.run_pk)
+    block_start(fence=fence, block=block, plan=plan, log=log)
+    spooled = block_read(plan, checkpoint=checkpoint)
+    return block_write(block=block, plan=plan, spooled=spooled, fence=fence, check_cancelled=check_cancelled, log=log)
 
 
 def block_fail(*, fence: Fence, block: BatchBlock, reason: str, status: str = BlockStatus.FAILED) -> None:
@@ -200,10 +266,11 @@ def block_fail(*, fence: Fence, block: BatchBlock, reason: str, status: str = Bl
     )
 
 
-def _finish(fence: Fence, block: BatchBlock, outcome: BlockOutcome, started, t0: float) -> None:
+def _finish(fence: Fence, block: BatchBlock, outcome: BlockOutcome) -> None:
+    now = timezone.now()
     _block_update(
-        fence, block, status=outcome.status, finished_at=timezone.now(),
-        duration_seconds=round(time.perf_counter() - t0, 3), files_read=outcome.files_read,
+        fence, block, status=outcome.status, finished_at=now,
+        duration_seconds=round((now - (block.started_at or now)).total_seconds(), 3), files_read=outcome.files_read,
         rows_read=outcome.rows_read, rows_inserted=outcome.rows_inserted, rows_deleted=outcome.rows_deleted,
         rows_rejected=outcome.rows_rejected, error_count=outcome.error_count, errors=outcome.errors,
         per_period=outcome.per_period,
@@ -236,11 +303,11 @@ def _spool_table(table: pa.Table, rules: list[Rule], unallocated_id: int, family
     }, schema=SPOOL_SCHEMA)
 
 
-def _delete(domain: Domain, periods: list[str]) -> dict[str, int]:
+def _delete(domain_id: int, periods: list[str]) -> dict[str, int]:
     if not periods:
         return {}
     days = [f"{p}-01" for p in periods]
-    rows = CostReading.objects.filter(domain=domain, period__in=days)
+    rows = CostReading.objects.filter(domain_id=domain_id, period__in=days)
     counts = {f"{d:%Y-%m}": c for d, c in rows.values_list("period").annotate(n=Count("id")).values_list("period", "n")}
     rows._raw_delete(rows.db)  # no signals or cascades on readings: one DELETE statement
     return counts
