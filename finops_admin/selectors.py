@@ -90,14 +90,14 @@ def decorate(runs: list[Run]) -> list[Run]:
 @dataclass
 class PeriodLine:
     period: str
-    recompute: str  # "current month", "previous month (recompute)" or ""
+    recompute: str  # "current month", "previous month, recomputed" or ""
 
 
 def period_lines(periods: list[str], *, when: date) -> list[PeriodLine]:
     """The months processed, the launch's current month and the recomputed previous one marked."""
     current = f"{when:%Y-%m}"
     previous = f"{date(when.year - (when.month == 1), (when.month - 2) % 12 + 1, 1):%Y-%m}"
-    marks = {current: "current month", previous: "previous month (recompute)"}
+    marks = {current: "current month", previous: "previous month, recomputed"}
     return [PeriodLine(p, marks.get(p, "")) for p in periods]
 
 

@@ -111,7 +111,7 @@ class LogLineSerializer(serializers.Serializer):
 
 class PeriodLineSerializer(serializers.Serializer):
     period = serializers.CharField()
-    recompute = serializers.CharField(help_text='"current month", "previous month (recompute)" or empty.')
+    recompute = serializers.CharField(help_text='"current month", "previous month, recomputed" or empty.')
 
 
 class BatchRunDetailSerializer(BatchRunListSerializer):

@@ -134,7 +134,7 @@ def test_periods_mark_the_current_month_and_the_previous_recompute(sources, laun
     run = run_create(kind="finops_batch", params={}, owner=finops_admin_user, enqueue=False)
     assert run.params["periods"] == default_periods()
     html = _body(client_for(finops_admin_user).get(f"/finops/admin/runs/{run.run_id}/"))
-    assert "(current month)" in html and "(previous month (recompute))" in html
+    assert "(current month)" in html and "(previous month, recomputed)" in html
     # A PENDING run shows its domains as pending chips in the list and is live on its page.
     assert 'data-active="1"' in html
     listing = _body(client_for(finops_admin_user).get("/finops/admin/runs/"))
