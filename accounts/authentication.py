@@ -1,6 +1,7 @@
 """DRF authentication by API key: ``Authorization: Api-Key <secret>``."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from rest_framework import authentication, exceptions, throttling
 
 from accounts.models import ApiKey
 from accounts.services import api_key_hash
+
+logger = logging.getLogger(__name__)
 
 
 def _failures_key(request: Any) -> str:
@@ -28,7 +31,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode(errors="replace").split()
         if not header or header[0] != self.keyword:
             return None
-        failures = cache.get(_failures_key(request), 0)
+        try:
+            failures = cache.get(_failures_key(request), 0)
+        except Exception as exc:  # the cache backend's own errors: count nothing, as the API's rate limits do
+            logger.warning("failed API key count skipped, the cache is unavailable: %s", exc)
+            failures = 0
         if failures >= settings.API_KEY_FAILURE_LIMIT:
             raise exceptions.Throttled(
                 wait=settings.API_KEY_FAILURE_WINDOW,
@@ -57,12 +64,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     @staticmethod
     def _failed(request: Any) -> None:
         key = _failures_key(request)
-        # The window starts with the first failure and is not extended by later ones.
-        if not cache.add(key, 1, timeout=settings.API_KEY_FAILURE_WINDOW):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=settings.API_KEY_FAILURE_WINDOW)
+        try:
+            # The window starts with the first failure and is not extended by later ones.
+            if not cache.add(key, 1, timeout=settings.API_KEY_FAILURE_WINDOW):
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.add(key, 1, timeout=settings.API_KEY_FAILURE_WINDOW)
+        except Exception as exc:  # the cache is unavailable: the refusal stands, uncounted
+            logger.warning("failed API key not counted, the cache is unavailable: %s", exc)
 
     def authenticate_header(self, request: Any) -> str:
         return self.keyword
