@@ -57,3 +57,23 @@ def test_a_cancelled_batch_stops_and_writes_nothing_of_the_unfinished_blocks(sta
     assert unfinished and all(b.status == "SKIPPED" for b in unfinished)
     written = set(CostReading.objects.filter(batch_run=run).values_list("domain__code", flat=True).distinct())
     assert written == {code for code, b in blocks.items() if b.status == "SUCCEEDED"}
+
+
+def test_on_a_worker_a_bad_file_fails_its_block_alone(start_worker, finops_dirs, finops_admin_user):
+    generate(out=finops_dirs, months=1, applications=20, rows_per_month=2000, seed=5, last_month=date(2026, 11, 1))
+    catalogue_load(path=finops_dirs / "catalogue.csv")
+    bad = finops_dirs / "private" / "focus_private_2026-11.csv"
+    lines = bad.read_text().splitlines(keepends=True)
+    lines[7] = lines[7].replace('"EUR"', '"XXX"', 1)
+    bad.write_text("".join(lines))
+    worker = start_worker("fin3", env=_env(finops_dirs))
+    run = run_create(kind="finops_batch", params={"periods": "2026-11"}, owner=finops_admin_user)
+    wait_for(lambda: _status(run) not in (RunStatus.PENDING, RunStatus.RUNNING), timeout=120,
+             what=f"{run.run_id} to end\n{worker.log()}")
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "Private" in run.error_message and "row 7" in run.error_message
+    blocks = {b.domain.code: b for b in BatchBlock.objects.filter(batch__run=run).select_related("domain")}
+    assert blocks.pop("private").status == "FAILED"
+    assert all(b.status == "SUCCEEDED" and b.rows_inserted > 0 for b in blocks.values())
+    assert not CostReading.objects.filter(domain__code="private").exists()
+    assert CostReading.objects.filter(batch_run=run).count() == sum(b.rows_inserted for b in blocks.values())
