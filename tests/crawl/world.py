@@ -155,6 +155,8 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
             obj = world.users[Role.VIEWER]
         elif model is type(world.api_key):
             obj = world.api_key  # the analyst's: whose key it is decides who sees it
+        elif model is type(world.demo_run):
+            obj = world.demo_run  # a run every run viewer sees (ids are random: "first" is any kind)
         return [str(obj.pk)]
     if name == "run_id":
         if "finops" in pattern.route:
