@@ -269,6 +269,8 @@ class ComparisonListView(generics.ListCreateAPIView):
 
     @extend_schema(responses={201: SavedComparisonDetailSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
     def post(self, request: Request) -> Response:
+        if not roles.can_save_comparison(request.user):  # refused before its input is read
+            raise PermissionDenied("You may not save comparisons.")
         incoming = SavedComparisonSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
