@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework import authentication, exceptions, throttling
 
+from accounts.console.usage import usage_count
 from accounts.models import ApiKey
 from accounts.services import api_key_hash
 
@@ -52,9 +53,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not key.is_active:
             self._failed(request)
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        if key.is_expired:
+            self._failed(request)
+            raise exceptions.AuthenticationFailed(f"This API key expired on {key.expires_at:%Y-%m-%d %H:%M} UTC.")
         if not key.owner.is_active:
             self._failed(request)
             raise exceptions.AuthenticationFailed("The owner of this API key is inactive.")
+        usage_count(key.pk)
         # Throttle the write: one per minute is enough to see stale keys.
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:

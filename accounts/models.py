@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.timezone import now as timezone_now
 
 
 class User(AbstractUser):
@@ -44,6 +45,7 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="After this moment the key is refused.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -55,20 +57,72 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def state(self) -> str:
+        """active, revoked or expired (revoked wins: it is the stronger, final state)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired else "active"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Entries are appended, never changed or deleted, by any code path that goes through the ORM."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("Audit entries cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit entries cannot be deleted.")
+
+
+class AuditSurface(models.TextChoices):
+    PAGE = "page", "Page"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    COMMAND = "command", "Command"
+    SYSTEM = "system", "System"  # a worker, a scheduled task, a migration
+
 
 class AuditEvent(models.Model):
-    """One governed action: who did what to which object, and when."""
+    """One governed action: who did what to which object, when, from where.
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    Append-only and chained: `entry_hash` is the sha256 of the entry's content and
+    of the previous entry's hash (`prev_hash`), so a changed or removed row breaks
+    the chain (`manage.py audit_verify`). The actor's name is stored as text because
+    the actor link is cleared when an account is deleted, and the hash must not change.
+    """
+
+    created_at = models.DateTimeField(default=timezone_now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    actor_name = models.CharField(max_length=150, blank=True, db_index=True)
     action = models.CharField(max_length=64, db_index=True)
     target = models.CharField(max_length=200, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    surface = models.CharField(max_length=16, choices=AuditSurface.choices, default=AuditSurface.SYSTEM)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, blank=True, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit entries cannot be deleted.")

@@ -73,6 +73,36 @@ def _require_change(actor: Any, user: User) -> None:
         raise PermissionDenied(f"You may not change the account {user.username!r}.")
 
 
+def _is_admin(user: User) -> bool:
+    """An account that holds the admin role now (read from the database): active, superuser or in the group."""
+    fresh = User.objects.filter(pk=user.pk).first()
+    if fresh is None or not fresh.is_active:
+        return False
+    return fresh.is_superuser or fresh.groups.filter(name=Role.ADMIN.value).exists()
+
+
+def _active_admin_count() -> int:
+    from django.db.models import Q
+
+    return User.objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(groups__name=Role.ADMIN.value)).distinct().count()
+
+
+def _keep_an_admin(*, actor: Any, user: User, was_admin: bool) -> None:
+    """Called after a change, inside its transaction: refusing rolls the change back.
+
+    Nobody removes the last admin, and nobody takes their own admin role away
+    (they would lock themselves out of the console in one click).
+    """
+    if not was_admin or _is_admin(user):
+        return
+    if actor is not None and getattr(actor, "pk", None) == user.pk:
+        raise PermissionDenied("You may not remove your own admin role or deactivate yourself. Nothing was changed.")
+    if _active_admin_count() == 0:
+        raise PermissionDenied(f"{user.username!r} is the last admin: give the role to someone else first. "
+                               "Nothing was changed.")
+
+
 @transaction.atomic
 def user_create(
     *, actor: Any, username: str, password: str | None, email: str = "", first_name: str = "", last_name: str = ""
@@ -112,11 +142,17 @@ def user_update(*, actor: Any, user: User, changes: dict[str, Any]) -> User:
             raise PermissionDenied("You may not change the staff status.")
     if not diff:
         return stored
+    before = {name: getattr(stored, name) for name in diff}
+    was_admin = _is_admin(stored)
     for name, value in diff.items():
         setattr(stored, name, value)
     stored.full_clean(exclude=["password"])
     stored.save(update_fields=list(diff))
-    audit_record(actor=actor, action="user.update", target=stored.username, detail={"changes": diff})
+    _keep_an_admin(actor=actor, user=stored, was_admin=was_admin)
+    if diff.get("is_active") is False:
+        _end_access(stored)
+    audit_record(actor=actor, action="user.update", target=stored.username,
+                 detail={"changes": diff, "before": before, "after": diff})
     return stored
 
 
@@ -150,7 +186,9 @@ def user_set_groups(*, user: User, groups: Iterable[Group], actor: Any = None) -
             raise PermissionDenied(f"You may not grant or remove: {', '.join(refused)}. Nothing was changed.")
     if not touched:
         return
+    was_admin = _is_admin(stored)
     stored.groups.set(list(wanted.values()))
+    _keep_an_admin(actor=actor, user=stored, was_admin=was_admin)
     audit_record(
         actor=actor, action="user.set_groups", target=stored.username,
         detail={"groups": sorted(g.name for g in wanted.values()),
@@ -202,8 +240,61 @@ def user_delete(*, actor: Any, user: User) -> None:
     if actor is not None and not actor.has_perm("accounts.delete_user"):
         raise PermissionDenied("You may not delete accounts.")
     username = stored.username
+    if _is_admin(stored):
+        if actor is not None and getattr(actor, "pk", None) == stored.pk:
+            raise PermissionDenied("You may not delete your own account.")
+        if _active_admin_count() <= 1:
+            raise PermissionDenied(f"{username!r} is the last admin: give the role to someone else first.")
     stored.delete()
     audit_record(actor=actor, action="user.delete", target=username)
+
+
+def _end_access(user: User) -> tuple[int, int]:
+    """End every session of the account and revoke its API keys: (sessions ended, keys revoked)."""
+    from django.contrib.sessions.models import Session
+
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    revoked = ApiKey.objects.filter(owner=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return ended, revoked
+
+
+@transaction.atomic
+def user_deactivate(*, actor: Any, user: User) -> User:
+    """Soft delete: the account can no longer sign in, its sessions end and its API keys are revoked.
+
+    The row stays, so runs it owns and the audit trail keep naming it; user_restore reactivates it
+    (its keys stay revoked: a revoked key is never made active again).
+    """
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    _require_change(actor, stored)
+    if not stored.is_active:
+        return stored
+    was_admin = _is_admin(stored)
+    stored.is_active = False
+    stored.save(update_fields=["is_active"])
+    _keep_an_admin(actor=actor, user=stored, was_admin=was_admin)
+    ended, revoked = _end_access(stored)
+    audit_record(actor=actor, action="user.deactivate", target=stored.username,
+                 detail={"before": {"is_active": True}, "after": {"is_active": False},
+                         "sessions_ended": ended, "api_keys_revoked": revoked})
+    return stored
+
+
+@transaction.atomic
+def user_restore(*, actor: Any, user: User) -> User:
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    _require_change(actor, stored)
+    if stored.is_active:
+        return stored
+    stored.is_active = True
+    stored.save(update_fields=["is_active"])
+    audit_record(actor=actor, action="user.restore", target=stored.username,
+                 detail={"before": {"is_active": False}, "after": {"is_active": True}})
+    return stored
 
 
 @transaction.atomic
@@ -242,7 +333,7 @@ _OWNER = object()  # default actor of api_key_create: the owner creates their ow
 
 
 @transaction.atomic
-def api_key_create(*, owner: User, name: str, actor: Any = _OWNER) -> tuple[ApiKey, str]:
+def api_key_create(*, owner: User, name: str, actor: Any = _OWNER, expires_at: Any = None) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown only this once.
 
     `actor` is who asks (the owner by default; None is ops, a command on the
@@ -258,11 +349,16 @@ def api_key_create(*, owner: User, name: str, actor: Any = _OWNER) -> tuple[ApiK
         raise PermissionDenied(f"You may not create an API key for {owner.username!r}.")
     if not owner.is_active:
         raise ValidationError({"owner": f"{owner.username!r} is inactive."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
     raw = "rsk_" + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        owner=owner, name=name, prefix=raw[4 : 4 + API_KEY_PREFIX_LENGTH], key_hash=api_key_hash(raw)
+        owner=owner, name=name, prefix=raw[4 : 4 + API_KEY_PREFIX_LENGTH], key_hash=api_key_hash(raw),
+        expires_at=expires_at,
     )
-    audit_record(actor=actor, action="api_key.create", target=str(key.pk), detail={"name": name, "owner": owner.username})
+    audit_record(actor=actor, action="api_key.create", target=str(key.pk),
+                 detail={"name": name, "owner": owner.username, "prefix": key.prefix,
+                         "expires_at": expires_at.isoformat() if expires_at else None})
     return key, raw
 
 
@@ -290,17 +386,49 @@ def api_key_revoke(*, key: ApiKey, actor: Any) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action="api_key.revoke", target=str(key.pk), detail={"name": key.name})
+        audit_record(actor=actor, action="api_key.revoke", target=str(key.pk),
+                     detail={"name": key.name, "owner": key.owner.username, "prefix": key.prefix})
     return key
 
 
 # ---------------------------------------------------------------------------
 # Audit
 # ---------------------------------------------------------------------------
+_AUDIT_CHAIN_LOCK = 0x52554E5349474854  # "RUNSIGHT": the advisory lock that orders the chain on PostgreSQL
+
+
+@transaction.atomic
 def audit_record(*, actor: Any, action: str, target: str = "", detail: dict | None = None) -> AuditEvent:
-    """Append one event to the audit trail (anonymous actors are stored as null)."""
+    """Append one event to the audit trail (anonymous actors are stored as null).
+
+    The surface (page, API, admin, command) and the client address come from the
+    request context (accounts.console.context). The entry is chained to the last
+    one: on PostgreSQL a transaction-scoped advisory lock makes concurrent writers
+    take turns (a row lock on the last entry would not: a waiter would then chain
+    to the entry that is no longer last); SQLite serialises writers already.
+    """
+    from django.db import connection
+
+    from accounts.console.audit_chain import canonical_detail, entry_digest
+    from accounts.console.context import current
+
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEvent.objects.create(actor=actor_obj, action=action, target=target[:200], detail=detail or {})
+    context = current()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_CHAIN_LOCK])
+    previous = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first() or ""
+    event = AuditEvent(
+        created_at=timezone.now(), actor=actor_obj, actor_name=getattr(actor_obj, "username", "") or "",
+        action=action, target=(target or "")[:200], detail=canonical_detail(detail),
+        surface=context.surface, address=context.address, prev_hash=previous,
+    )
+    event.entry_hash = entry_digest(
+        created_at=event.created_at, actor_name=event.actor_name, action=event.action, target=event.target,
+        detail=event.detail, surface=event.surface, address=event.address, prev_hash=previous,
+    )
+    event.save(force_insert=True)
+    return event
 
 
 def audit_admin_log_entry(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:

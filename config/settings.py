@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AuditContextMiddleware",  # surface and client address of audited actions
     "config.uploads.UploadLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -435,6 +436,10 @@ FINOPS_BATCH_ROWS = env_int("FINOPS_BATCH_ROWS", 131072, minimum=1000)
 # last FINOPS_ANOMALY_LOOKBACK successful runs over the same domains; flagged beyond FACTOR× (or 1/FACTOR).
 FINOPS_ANOMALY_LOOKBACK = env_int("FINOPS_ANOMALY_LOOKBACK", 10, minimum=1)
 FINOPS_ANOMALY_FACTOR = env_float("FINOPS_ANOMALY_FACTOR", 3.0, minimum=1.01)
+
+# Console: API key usage is counted in the cache per key and day (no database write per request),
+# kept this many days.
+API_KEY_USAGE_DAYS = env_int("API_KEY_USAGE_DAYS", 30, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,35 @@
+"""Request context for the audit trail: which surface a request came through, and from which address."""
+from __future__ import annotations
+
+from typing import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from accounts.console.context import audit_context
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, or behind the TLS proxy the address it forwarded (as the throttles and axes read it)."""
+    if settings.REST_FRAMEWORK.get("NUM_PROXIES"):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def surface_of(path: str) -> str:
+    if path.startswith("/api/"):
+        return "api"
+    if path.startswith("/admin/"):
+        return "admin"
+    return "page"
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with audit_context(surface_of(request.path_info), client_address(request)):
+            return self.get_response(request)
