@@ -30,7 +30,9 @@ from django.utils import timezone
 
 from finops_admin.allocation import Rule, allocate
 from finops_admin.focus import FocusFile, Problem, Problems, source_files
-from finops_admin.models import AllocationRule, Application, BatchBlock, BlockStatus, CostReading, Currency, Domain
+from finops_admin.models import (
+    AllocationRule, Application, BatchBlock, BlockStatus, CostReading, Currency, Domain, Family,
+)
 from runs.context import Fence
 
 logger = logging.getLogger(__name__)
@@ -127,12 +129,27 @@ class Spooled:
         self.path.unlink(missing_ok=True)
 
 
+def domain_unallocated(domain: Domain) -> Application:
+    """The domain's Unallocated application, created with its family if the domain has none yet
+    (a domain added in the admin): unmatched rows always have somewhere to go."""
+    app = Application.objects.filter(domain=domain, is_unallocated=True).first()
+    if app is not None:
+        return app
+    family, _ = Family.objects.get_or_create(
+        domain=domain, code="unallocated", defaults={"name": "Unallocated", "is_unallocated": True})
+    app, _ = Application.objects.get_or_create(
+        code=f"unallocated-{domain.code}",
+        defaults={"name": f"Unallocated ({domain.name})", "family": family, "domain": domain, "is_unallocated": True},
+    )
+    return app
+
+
 def block_plan(*, block: BatchBlock, source: Path, periods: list[str], run_pk) -> BlockPlan:
     domain = block.domain
     return BlockPlan(
         domain_id=domain.pk, domain_code=domain.code, domain_name=domain.name, folder=source / domain.code,
         periods=periods, by_period=source_files(source / domain.code, periods), rules=domain_rules(domain),
-        unallocated_id=Application.objects.get(domain=domain, is_unallocated=True).pk,
+        unallocated_id=domain_unallocated(domain).pk,
         family_of=dict(Application.objects.filter(domain=domain).values_list("pk", "family_id")),
         currencies=set(Currency.objects.values_list("code", flat=True)), run_pk=run_pk,
     )

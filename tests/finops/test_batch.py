@@ -292,3 +292,14 @@ def test_a_cancel_requested_before_the_first_block_writes_nothing(sources, finop
     assert run.status == RunStatus.CANCELLED
     assert CostReading.objects.count() == 0
     assert set(BatchBlock.objects.filter(batch__run=run).values_list("status", flat=True)) <= {"SKIPPED"}
+
+
+def test_a_domain_added_without_its_unallocated_bucket_gets_one(sources, launch):
+    moon = Domain.objects.create(code="moon", name="Moon", position=9)
+    (sources / "moon").mkdir()
+    (sources / "moon" / "focus_moon_2026-11.csv").write_text(
+        (sources / "open" / "focus_open_2026-11.csv").read_text())
+    run = launch(periods="2026-11", domains="moon")
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    readings = CostReading.objects.filter(domain=moon)
+    assert readings.exists() and set(readings.values_list("application__code", flat=True)) == {"unallocated-moon"}
