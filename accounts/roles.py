@@ -68,7 +68,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "simulations.train_model",
         "simulations.manage_registry",
     ),
-    Role.ANALYST: (VIEW_RUNS, LAUNCH_RUNS, ANNOTATE_RUNS, IMPORT_RUNS, DELETE_OWN_RUN),
+    # Analysts may train models too (the training run kind); promoting in a registry stays with ml_admin.
+    Role.ANALYST: (VIEW_RUNS, LAUNCH_RUNS, ANNOTATE_RUNS, IMPORT_RUNS, DELETE_OWN_RUN, "simulations.train_model"),
     Role.VIEWER: (VIEW_RUNS,),
     Role.FINOPS_ADMIN: (
         "finops_admin.view_batchrun",

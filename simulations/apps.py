@@ -8,10 +8,14 @@ class SimulationsConfig(AppConfig):
     def ready(self) -> None:
         from runs.artifacts import register_path_holder
         from simulations import kinds  # noqa: F401  (registers the simulation run kind)
+        from simulations.training import kind as training_kind  # noqa: F401  (registers the training run kind)
+        from simulations.training.datasets import dataset_paths_held
         from simulations.services import cache_paths_held
 
         # Deleting a run must not delete bytes the result cache still serves.
         register_path_holder(cache_paths_held)
+        # Nor bytes a training dataset is stored as (content-addressed, so they may coincide).
+        register_path_holder(dataset_paths_held)
         # verify_checksums also names cache entries that are not engine results.
         from runs.selectors.checksums import register_trust_audit
         from simulations.selectors import cache_trust_problems

@@ -149,3 +149,7 @@ class SimulationChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.index}"
+
+
+# The training datasets live in their own module; imported here so Django sees the model.
+from simulations.training.models import Dataset  # noqa: E402,F401
