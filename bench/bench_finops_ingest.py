@@ -100,11 +100,14 @@ def run_bench(args, var: Path) -> None:
         inserted = sum(b.rows_inserted for b in blocks)
         deleted = sum(b.rows_deleted for b in blocks)
         row = {
-            "wall": wall, "blocks": sum(b.duration_seconds for b in blocks),
+            # Blocks overlap on PostgreSQL (the next one reads while the previous one writes): the
+            # load is from the first block's start to the last one's end.
+            "wall": wall,
+            "blocks": (max(b.finished_at for b in blocks) - min(b.started_at for b in blocks)).total_seconds(),
             "aggregates": sum(r.duration_seconds for r in refreshes), "inserted": inserted, "deleted": deleted,
         }
         rows.append(row)
-        print(f"run {i + 1}: {wall:.2f} s wall (blocks {row['blocks']:.2f} s, aggregates {row['aggregates']:.2f} s), "
+        print(f"run {i + 1}: {wall:.2f} s wall (blocks, first start to last end, {row['blocks']:.2f} s, aggregates {row['aggregates']:.2f} s), "
               f"{inserted:,} inserted, {deleted:,} replaced, {inserted / wall:,.0f} rows/s; "
               + ", ".join(f"{r.view.replace('finops_agg_', '')} {r.duration_seconds:.2f} s" for r in refreshes))
     assert CostReading.objects.count() == result["rows"]
