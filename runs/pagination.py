@@ -148,7 +148,10 @@ class CachedCountPaginator(Paginator):
         except PageNotAnInteger:
             return self.page(1)
         except EmptyPage:
-            return self.page(max(self.num_pages, 1))
+            try:
+                return self.page(max(self.num_pages, 1))
+            except EmptyPage:  # the reused total was higher than the rows now are
+                return self.page(1)
 
     @staticmethod
     def _page_number(number: Any) -> int:

@@ -87,3 +87,15 @@ def test_a_role_that_sees_no_kind_gets_an_empty_list(client_for, make_user, anal
     assert response.json()["count"] == 0 and response.json()["results"] == []
     assert client.get("/api/runs/", HTTP_ACCEPT="text/html").status_code == 200
     assert client.get("/runs/").status_code == 403  # the page says plainly the role has no runs to see
+
+
+def test_a_page_past_the_end_of_a_shrunken_list_shows_a_page(client_for, analyst, demo_params, counted):
+    runs = _make(analyst, demo_params, 12)
+    Run.objects.filter(pk__in=[r.pk for r in runs]).update(status=RunStatus.FAILED)
+    client = client_for(analyst)
+    assert "12 runs" in client.get("/runs/?status=FAILED&page_size=10").content.decode()  # total cached: 12
+    # Runs leave the filter without invalidating the cached total.
+    Run.objects.filter(pk__in=[r.pk for r in runs[:9]]).update(status=RunStatus.SUCCEEDED)
+    page = client.get("/runs/?status=FAILED&page_size=10&page=7")
+    assert page.status_code == 200
+    assert all(r.run_id in page.content.decode() for r in runs[9:])
