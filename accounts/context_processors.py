@@ -20,5 +20,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "finops_batches": roles.can_view_finops_batches(user),
             "api_docs": True,
             "roles": roles.roles_of(user),
+            # The Console menu: users, roles and audit for governance; everyone has their own API keys.
+            "console": {
+                "users": roles.can_manage_users(user),
+                "audit": roles.can_view_audit(user),
+                "api_keys": roles.can_create_api_key(user, user),
+            },
         }
     }

@@ -19,8 +19,12 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("simulations/", include("simulations.urls")),
     path("api/simulations/", include("simulations.api_urls")),
+    path("training/", include("simulations.training.urls")),
+    path("api/training/", include("simulations.training.api_urls")),
     path("finops/admin/runs/", include("finops_admin.urls")),
     path("api/finops/admin/runs/", include("finops_admin.api.urls")),
+    path("console/", include("accounts.console.urls")),
+    path("api/", include("accounts.api.urls")),
     path("api/", include("runs.api.urls")),
 ]
 
