@@ -37,6 +37,9 @@ MANAGE_CONSOLE = "accounts.manage_console"
 MANAGE_USERS = "accounts.manage_users"
 VIEW_AUDIT = "accounts.view_audit"
 MANAGE_ALL_API_KEYS = "accounts.manage_all_api_keys"
+# Model training (simulations.ParameterSet Meta.permissions).
+TRAIN_MODELS = "simulations.train_model"
+MANAGE_REGISTRY = "simulations.manage_registry"
 
 ALL = "*"  # every permission in the database
 
@@ -113,6 +116,26 @@ def roles_of(user: Any) -> list[str]:
 # ---------------------------------------------------------------------------
 def can_view_runs(user: _User | None) -> bool:
     return _has(user, VIEW_RUNS)
+
+
+def can_view_datasets(user: _User | None) -> bool:
+    """Training datasets are read by whoever reads runs (viewers included)."""
+    return _has(user, VIEW_RUNS)
+
+
+def can_train_models(user: _User | None) -> bool:
+    """Launch training runs and upload datasets: ml_admin, admin and analysts."""
+    return _has(user, VIEW_RUNS) and _has(user, TRAIN_MODELS)
+
+
+def can_view_registry(user: _User | None) -> bool:
+    """The model registry (models, versions, aliases, scoring with a model) is read by whoever reads runs."""
+    return _has(user, VIEW_RUNS)
+
+
+def can_manage_registry(user: _User | None) -> bool:
+    """Register versions, move aliases (promote), archive, edit model cards: ml_admin and admin."""
+    return _has(user, VIEW_RUNS) and _has(user, MANAGE_REGISTRY)
 
 
 def can_launch_run(user: _User | None, permission: str = LAUNCH_RUNS) -> bool:

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from accounts.console.views_ops import healthz
 from runs.api.schema import SchemaView
 from runs.views.pages import HomeView, favicon
 
@@ -23,6 +24,9 @@ urlpatterns = [
     path("api/training/", include("simulations.training.api_urls")),
     path("finops/admin/runs/", include("finops_admin.urls")),
     path("api/finops/admin/runs/", include("finops_admin.api.urls")),
+    # Operations: console › health, logs, caches, their API, and /healthz for load balancers.
+    path("healthz", healthz, name="healthz"),
+    path("", include("accounts.console.urls_ops")),
     path("console/", include("accounts.console.urls")),
     path("api/", include("accounts.api.urls")),
     path("api/", include("runs.api.urls")),

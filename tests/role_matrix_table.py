@@ -30,6 +30,7 @@ DELETE_THIS_RUN = (ADMIN, ML, ANALYST)  # "any" for admin/ml_admin, "own" for th
 CANCEL_THIS_RUN = (ADMIN, ML, ANALYST)
 CHANGE_THIS_COMPARISON = (ADMIN, ML, ANALYST)  # the analyst owns it; run deleters may change any
 CLEANUP = (ADMIN, ML)
+TRAIN = (ADMIN, ML, ANALYST)  # train models, upload training datasets
 GOVERN = (ADMIN, GOV)  # users, roles, all API keys, audit trail
 FINOPS_SECTION = (ADMIN, FINOPS_ADMIN)  # FinOps › Admin › Batch Runs: pages and API
 
@@ -124,6 +125,8 @@ EXPECTED: dict[str, Entry] = {
     "simulations:positions_example": {"GET": page(SEE_RUNS)},
     "simulations:run_report": {"GET": page(SEE_RUNS)},
     "simulations:run_file": {"GET": page(SEE_RUNS)},
+    # Training datasets: read by run readers, uploaded by those who train.
+    "training:datasets": {"GET": page(SEE_RUNS), "POST": page(TRAIN, ACTED)},
     # API: schema and docs
     "api-schema": {"GET": api(AUTHENTICATED)},
     "api-docs": {"GET": api(AUTHENTICATED, special={ANON: frozenset({401, 403})})},
@@ -157,6 +160,7 @@ EXPECTED: dict[str, Entry] = {
     "api-simulations-compute": {"POST": api(SEE_RUNS, ACTED)},
     "api-simulations-run-report": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
     "api-simulations-run-file": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
+    "api-training-datasets": {"GET": api(SEE_RUNS), "POST": api(TRAIN, ACTED)},
     # FinOps › Admin › Batch Runs (pages and API): finops_admin and admin only; finops_user never.
     # Empty POSTs: a launch takes every default (a batch of the current and previous months), a reprocess
     # page re-runs the crawl's run (302 to the new run), the reprocess API refuses the missing run_id (400).
@@ -170,6 +174,31 @@ EXPECTED: dict[str, Entry] = {
     "api-finops-run": {"GET": api(FINOPS_SECTION)},
     "api-finops-run-logs": {"GET": api(FINOPS_SECTION)},
     "api-finops-reprocess": {"POST": api(FINOPS_SECTION, ACTED)},
+    # Console (pages and API): users, roles and the audit trail for GOVERN; everyone manages their own
+    # API keys. The user in URLs is the viewer persona; the key is the analyst's (hidden, 404, to those
+    # who may not manage it). An empty deactivate/restore lacks its confirmation (400); an empty edit
+    # saves the viewer with no role (governance holds the viewer's permissions, so it may).
+    "console:users": {"GET": page(GOVERN)},
+    "console:user_create": {"GET": page(GOVERN), "POST": page(GOVERN, ACTED)},
+    "console:user_detail": {"GET": page(GOVERN), "POST": page(GOVERN, ACTED)},
+    "console:user_deactivate": {"POST": page(GOVERN, ACTED)},
+    "console:user_restore": {"POST": page(GOVERN, ACTED)},
+    "console:roles": {"GET": page(GOVERN)},
+    "console:api_keys": {"GET": page(AUTHENTICATED), "POST": page(AUTHENTICATED, ACTED)},
+    "console:api_key_revoke": {"POST": page((ADMIN, GOV, ANALYST), ACTED,
+                                            hidden=(ML, VIEWER, FINOPS_ADMIN, FINOPS_USER))},
+    "console:audit": {"GET": page(GOVERN)},
+    "console:audit_csv": {"GET": page(GOVERN)},
+    "api-roles": {"GET": api(GOVERN)},
+    "api-user-list": {"GET": api(GOVERN), "POST": api(GOVERN, ACTED)},
+    "api-user-detail": {"GET": api(GOVERN), "PATCH": api(GOVERN, ACTED), "DELETE": api(GOVERN, ACTED)},
+    "api-user-deactivate": {"POST": api(GOVERN, ACTED)},
+    "api-user-restore": {"POST": api(GOVERN, ACTED)},
+    "api-key-list": {"GET": api(AUTHENTICATED), "POST": api(AUTHENTICATED, ACTED)},
+    "api-key-detail": {"GET": api((ADMIN, GOV, ANALYST), hidden=(ML, VIEWER, FINOPS_ADMIN, FINOPS_USER))},
+    "api-key-revoke": {"POST": api((ADMIN, GOV, ANALYST), ACTED, hidden=(ML, VIEWER, FINOPS_ADMIN, FINOPS_USER))},
+    "api-audit-list": {"GET": api(GOVERN)},
+    "api-audit-detail": {"GET": api(GOVERN)},
     # Admin site: staff only; a signed-in non-staff user is sent to the admin login too.
     "admin:index": {"GET": staff_admin(STAFF)},
     "admin:login": {"GET": {r: REDIRECT if r in STAFF else OK for r in ROLES}},
