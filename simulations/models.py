@@ -153,3 +153,5 @@ class SimulationChunk(models.Model):
 
 # The training datasets live in their own module; imported here so Django sees the model.
 from simulations.training.models import Dataset  # noqa: E402,F401
+# The model registry, likewise in its own module.
+from simulations.registry.models import ModelAlias, ModelVersion, RegisteredModel  # noqa: E402,F401
