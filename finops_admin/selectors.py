@@ -10,6 +10,7 @@ from typing import Any, Iterator
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import roles
 from finops_admin.models import AggregateRefresh, BatchBlock, BatchRun, Domain
@@ -96,6 +97,12 @@ def decorate(runs: list[Run]) -> list[Run]:
         run.chips = row_chips(run, names)
         run.short_error = short_error(run)
         run.periods = list(run.params.get("periods", []))
+        # Formatted here with strftime: the template's date filter costs ~0.1 ms a call, six per row.
+        for name in ("started_at", "finished_at"):
+            value = getattr(run, name)
+            local = timezone.localtime(value) if value else None
+            setattr(run, f"{name}_day", f"{local:%Y-%m-%d}" if local else "—")
+            setattr(run, f"{name}_time", f"{local:%H:%M:%S}" if local else "")
     return runs
 
 

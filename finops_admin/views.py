@@ -71,7 +71,7 @@ class BatchListView(FinopsSectionMixin, TemplateView):
             ],
             sortable=[label for _, label in SORTABLE],
             can_trigger=roles.can_trigger_finops_batch(request.user),
-            domains=list(Domain.objects.all()),
+            domains=list(Domain.objects.only("code", "name")),
         )
         return self.render_to_response(context, status=status)
 
