@@ -26,7 +26,9 @@ from accounts.services import (
     api_key_revoke,
     group_set_permissions,
     user_create,
+    user_deactivate,
     user_delete,
+    user_restore,
     user_set_groups,
     user_set_password,
     user_set_permissions,
@@ -71,6 +73,32 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "is_staff", "is_superuser", "is_active", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     change_password_form = ServicePasswordChangeForm
+    actions = ["deactivate_users", "restore_users"]
+
+    @admin.action(description="Deactivate selected users (sign-in refused, sessions ended, API keys revoked)")
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_active(request, queryset, user_deactivate, "Deactivated")
+
+    @admin.action(description="Restore selected users")
+    def restore_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_active(request, queryset, user_restore, "Restored")
+
+    def _set_active(self, request: HttpRequest, queryset: QuerySet[User], service: Any, verb: str) -> None:
+        users = list(queryset)
+        refused = [u.username for u in users if not roles.can_change_user(request.user, u)]
+        if refused:
+            self.message_user(request, f"You may not change {', '.join(refused)}. Nothing was changed.", messages.ERROR)
+            return
+        try:
+            from django.db import transaction
+
+            with transaction.atomic():
+                for user in users:
+                    service(actor=request.user, user=user)
+        except PermissionDenied as exc:
+            self.message_user(request, f"{exc}", messages.ERROR)
+            return
+        self.message_user(request, f"{verb} {len(users)} user(s).")
 
     # -- what may be seen and touched ------------------------------------
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -303,10 +331,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "actor", "action", "target")
-    list_filter = ("action", "created_at")
-    search_fields = ("target", "actor__username", "action")
-    readonly_fields = ("created_at", "actor", "action", "target", "detail")
+    list_display = ("created_at", "actor_name", "action", "target", "surface", "address")
+    list_filter = ("surface", "action", "created_at")
+    search_fields = ("target", "actor_name", "action")
+    readonly_fields = ("created_at", "actor", "actor_name", "action", "target", "detail", "surface", "address",
+                       "prev_hash", "entry_hash")
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        return {}  # not even the bulk delete action is offered
 
     def has_add_permission(self, request) -> bool:
         return False

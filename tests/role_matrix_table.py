@@ -32,6 +32,8 @@ CHANGE_THIS_COMPARISON = (ADMIN, ML, ANALYST)  # the analyst owns it; run delete
 CLEANUP = (ADMIN, ML)
 TRAIN = (ADMIN, ML, ANALYST)  # train models, upload training datasets
 GOVERN = (ADMIN, GOV)  # users, roles, all API keys, audit trail
+CONSOLE_VIEW = (ADMIN, GOV, ML)  # health, logs, caches: read
+CONSOLE_MANAGE = (ADMIN, ML)  # caches: clear, evict
 FINOPS_SECTION = (ADMIN, FINOPS_ADMIN)  # FinOps › Admin › Batch Runs: pages and API
 
 # Answers.
@@ -199,6 +201,20 @@ EXPECTED: dict[str, Entry] = {
     "api-key-revoke": {"POST": api((ADMIN, GOV, ANALYST), ACTED, hidden=(ML, VIEWER, FINOPS_ADMIN, FINOPS_USER))},
     "api-audit-list": {"GET": api(GOVERN)},
     "api-audit-detail": {"GET": api(GOVERN)},
+    # Console operations: health, logs, caches (governance reads; admin and ml_admin also clear).
+    "healthz": {"GET": same(OK)},  # for load balancers: up or down, no sign-in
+    "console_ops:health": {"GET": page(CONSOLE_VIEW)},
+    "console_ops:logs": {"GET": page(CONSOLE_VIEW, frozenset({200, 400}))},  # 400: no log file yet
+    "console_ops:logs_download": {"GET": page(CONSOLE_VIEW, frozenset({200, 400}))},
+    "console_ops:caches": {"GET": page(CONSOLE_VIEW)},
+    "console_ops:caches_action": {"POST": page(CONSOLE_MANAGE, ACTED)},
+    "console_ops:api_health": {"GET": api(CONSOLE_VIEW)},
+    "console_ops:api_logs": {"GET": api(CONSOLE_VIEW, frozenset({200, 400}))},
+    "console_ops:api_caches": {"GET": api(CONSOLE_VIEW)},
+    "console_ops:api_caches_clear_all": {"POST": api(CONSOLE_MANAGE, ACTED)},
+    "console_ops:api_caches_clear_expired": {"POST": api(CONSOLE_MANAGE, ACTED)},
+    "console_ops:api_cache_clear": {"POST": api(CONSOLE_MANAGE, ACTED)},
+    "console_ops:api_cache_evict": {"POST": api(CONSOLE_MANAGE, ACTED)},
     # Admin site: staff only; a signed-in non-staff user is sent to the admin login too.
     "admin:index": {"GET": staff_admin(STAFF)},
     "admin:login": {"GET": {r: REDIRECT if r in STAFF else OK for r in ROLES}},

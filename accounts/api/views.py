@@ -54,6 +54,8 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filter_backends = [DjangoFilterBackend]
     filterset_class = UserFilter
     pagination_class = ConsolePagination
+    lookup_url_kwarg = "user_id"
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return selectors.user_list()
@@ -79,7 +81,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         body = dict(UserSerializer(selectors.user_list().get(pk=user.pk)).data, password=password)
         return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
-    def partial_update(self, request: Request, pk: Any = None) -> Response:
+    def partial_update(self, request: Request, **kwargs: Any) -> Response:
         target = self.get_object()
         if not roles.can_change_user(request.user, target):
             raise exceptions.PermissionDenied(f"You may not change the account {target.username!r}.")
@@ -97,16 +99,16 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise _refusal(exc) from None
         return Response(UserSerializer(selectors.user_list().get(pk=target.pk)).data)
 
-    def destroy(self, request: Request, pk: Any = None) -> Response:
+    def destroy(self, request: Request, **kwargs: Any) -> Response:
         """Soft delete: the account is deactivated (restorable), never removed."""
         return self._set_active(request, active=False)
 
     @action(detail=True, methods=["post"])
-    def deactivate(self, request: Request, pk: Any = None) -> Response:
+    def deactivate(self, request: Request, **kwargs: Any) -> Response:
         return self._set_active(request, active=False)
 
     @action(detail=True, methods=["post"])
-    def restore(self, request: Request, pk: Any = None) -> Response:
+    def restore(self, request: Request, **kwargs: Any) -> Response:
         return self._set_active(request, active=True)
 
     def _set_active(self, request: Request, *, active: bool) -> Response:
@@ -141,6 +143,8 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     filter_backends = [DjangoFilterBackend]
     filterset_class = ApiKeyFilter
     pagination_class = ConsolePagination
+    lookup_url_kwarg = "key_id"
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self):
         everyone = self.action != "list" or self.request.query_params.get("scope") == "all"
@@ -148,7 +152,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_object(self) -> ApiKey:
         try:
-            key = ApiKey.objects.select_related("owner").get(pk=self.kwargs["pk"])
+            key = ApiKey.objects.select_related("owner").get(pk=self.kwargs["key_id"])
         except (ApiKey.DoesNotExist, ValidationError, ValueError):
             raise Http404 from None
         if not roles.can_manage_api_key(self.request.user, key):
@@ -168,7 +172,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                         headers={"Cache-Control": "no-store"})
 
     @action(detail=True, methods=["post"])
-    def revoke(self, request: Request, pk: Any = None) -> Response:
+    def revoke(self, request: Request, **kwargs: Any) -> Response:
         key = self.get_object()
         services.api_key_revoke(key=key, actor=request.user)
         return Response(ApiKeySerializer(key).data)
@@ -182,6 +186,8 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = AuditFilter
     pagination_class = ConsolePagination
+    lookup_url_kwarg = "event_id"
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return selectors.audit_list()

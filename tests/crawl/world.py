@@ -158,12 +158,22 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
         elif model is type(world.demo_run):
             obj = world.demo_run  # a run every run viewer sees (ids are random: "first" is any kind)
         return [str(obj.pk)]
+    if name == "user_id":  # console: the viewer persona's account
+        return [str(world.users[Role.VIEWER].pk)]
+    if name == "key_id":  # console: the analyst's key (whose key it is decides who sees it)
+        return [str(world.api_key.pk)]
+    if name == "event_id":  # console: an audit entry
+        from accounts.models import AuditEvent
+
+        return [str(AuditEvent.objects.order_by("pk").values_list("pk", flat=True).first())]
     if name == "run_id":
         if "finops" in pattern.route:
             return [world.finops_run.run_id]
         if "simulations" in pattern.route:
             return [sim.run_id]
         return [world.demo_run.run_id, sim.run_id]
+    if name == "name" and "caches" in pattern.route:  # console: a cache whose clearing harms nothing
+        return ["run-list-counts"]
     if name == "name" and "simulations" in pattern.route:
         return list(sim.artifacts.order_by("name").values_list("name", flat=True)[:2])
     if name == "pk" and "comparison" in pattern.route:
