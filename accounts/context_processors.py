@@ -25,6 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 "users": roles.can_manage_users(user),
                 "audit": roles.can_view_audit(user),
                 "api_keys": roles.can_create_api_key(user, user),
+                # Operations: health, logs, caches (read for governance, managed by admin and ml_admin).
+                "ops": roles.can_view_console(user),
             },
         }
     }

@@ -76,6 +76,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accounts.console.logcontext.RequestIdMiddleware",  # request id on every log line and response
     "config.middleware.RefuseNulMiddleware",
     "config.database_errors.DatabaseUnavailableMiddleware",  # a lost database is a 503, not a 500
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -441,11 +442,36 @@ FINOPS_ANOMALY_FACTOR = env_float("FINOPS_ANOMALY_FACTOR", 3.0, minimum=1.01)
 # kept this many days.
 API_KEY_USAGE_DAYS = env_int("API_KEY_USAGE_DAYS", 30, minimum=1)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+# Application logs: JSON lines per process role (web.log, worker.log, beat.log, command.log)
+# in LOG_DIR, rotated by size; the console keeps its plain lines for `make run`. LOG_DIR="" writes no file.
+LOG_DIR = env_str("LOG_DIR", str(VAR_DIR / "log"))
+LOG_MAX_BYTES = env_int("LOG_MAX_BYTES", 100 * 1024 * 1024, minimum=1024)
+LOG_BACKUP_COUNT = env_int("LOG_BACKUP_COUNT", 5, minimum=0)
+# The logs viewer: bytes read at most per page (a filter matching little stops there and offers
+# "older"), and the window its per-hour chart counts over.
+LOGS_SCAN_BYTES = env_int("LOGS_SCAN_BYTES", 32 * 1024 * 1024, minimum=65536)
+LOGS_CHART_BYTES = env_int("LOGS_CHART_BYTES", 16 * 1024 * 1024, minimum=65536)
+from config.logging import build_logging, process_role  # noqa: E402
+
+LOGGING = build_logging(log_dir=LOG_DIR, level=env_str("LOG_LEVEL", "INFO"), max_bytes=LOG_MAX_BYTES,
+                        backup_count=LOG_BACKUP_COUNT, role=process_role())
+
+# Health (console › Health, /api/health/, /healthz, manage.py health).
+HEALTH_BEAT_INTERVAL = env_int("HEALTH_BEAT_INTERVAL", 30, minimum=1)
+HEALTH_INSPECT_TIMEOUT = env_float("HEALTH_INSPECT_TIMEOUT", 1.0, minimum=0.1)
+HEALTH_PENDING_STUCK_SECONDS = env_int("HEALTH_PENDING_STUCK_SECONDS", 600, minimum=1)
+HEALTH_PENDING_STUCK_RED = env_int("HEALTH_PENDING_STUCK_RED", 10, minimum=1)
+HEALTH_DB_SLOW_MS = env_int("HEALTH_DB_SLOW_MS", 200, minimum=1)
+HEALTH_CACHE_SLOW_MS = env_int("HEALTH_CACHE_SLOW_MS", 200, minimum=1)
+HEALTH_QUEUE_AMBER = env_int("HEALTH_QUEUE_AMBER", 1000, minimum=1)
+HEALTH_DISK_AMBER_PERCENT = env_int("HEALTH_DISK_AMBER_PERCENT", 10, minimum=0)
+HEALTH_DISK_RED_PERCENT = env_int("HEALTH_DISK_RED_PERCENT", 3, minimum=0)
+HEALTH_REFRESH_SECONDS = env_int("HEALTH_REFRESH_SECONDS", 5, minimum=1)
+# Console › Caches: a simulation result unused this long counts as expired ("clear expired").
+SIMULATION_CACHE_MAX_AGE_DAYS = env_int("SIMULATION_CACHE_MAX_AGE_DAYS", 30, minimum=0)
+CELERY_BEAT_SCHEDULE["console-beat-tick"] = {
+    "task": "accounts.beat_tick",
+    "schedule": float(HEALTH_BEAT_INTERVAL),
+    "options": {"queue": "runs.control", "expire_seconds": max(2 * HEALTH_BEAT_INTERVAL, 10)},
 }
+CELERY_TASK_ROUTES["accounts.beat_tick"] = {"queue": "runs.control"}

@@ -216,10 +216,20 @@ class RunContext:
             self._thread = None
 
     def __enter__(self) -> "RunContext":
+        # Log lines written while the executor works carry the run id (accounts.console.logcontext).
+        from accounts.console.logcontext import run_id_var
+
+        self._log_token = run_id_var.set(str(self.run.run_id))
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
+        from accounts.console.logcontext import run_id_var
+
         self.stop()
+        token = getattr(self, "_log_token", None)
+        if token is not None:
+            run_id_var.reset(token)
+            self._log_token = None
 
     def _heartbeat_loop(self) -> None:
         from django.db import connections

@@ -41,6 +41,10 @@ def reap_stale_runs() -> dict[str, int]:
     """One control pass: fail dead RUNNING runs, resend or fail lost PENDING ones."""
     reaped = runs_reap_stale()
     resent, failed = runs_recover_pending()
+    # The health page's "reaper's last pass" (accounts.console.health).
+    from accounts.console.heartbeat import heartbeat_record
+
+    heartbeat_record("reaper")
     if reaped or resent or failed:
         logger.info("control pass: %d reaped, %d resent, %d pending failed", len(reaped), len(resent), len(failed))
     return {"reaped": len(reaped), "resent": len(resent), "pending_failed": len(failed)}

@@ -141,4 +141,8 @@ class CachedResultAdmin(ReadOnlyAdmin):
             self.message_user(request, "You may not manage the cache. Nothing was evicted.", messages.ERROR)
             return
         done = cache_evict(entries=queryset)
+        from accounts.services import audit_record
+
+        audit_record(actor=request.user, action="cache.evict", target="simulation-results",
+                     detail={"removed": done.entries, "files": done.files, "selected": True})
         self.message_user(request, f"Evicted {done.entries} entries; {done.files} files no longer used were deleted.")

@@ -21,3 +21,9 @@ class SimulationsConfig(AppConfig):
         from simulations.selectors import cache_trust_problems
 
         register_trust_audit(cache_trust_problems)
+        # The console's Caches page lists and clears the result and report caches.
+        from accounts.console.caches import register_cache
+        from simulations.cache_registry import REPORTS, RESULTS
+
+        register_cache(RESULTS)
+        register_cache(REPORTS)

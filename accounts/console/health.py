@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -188,7 +188,7 @@ def check_workers() -> CheckResult:
     for name in sorted(known - set(replies)):
         last = heartbeat_last(f"worker:{name}")
         workers.append({"name": name, "alive": False, "active": 0, "reserved": 0, "queues": [],
-                        "last_seen": timezone.datetime.fromtimestamp(last, tz=timezone.utc).isoformat() if last else None})
+                        "last_seen": datetime.fromtimestamp(last, tz=dt_timezone.utc).isoformat() if last else None})
     if not replies:
         return CheckResult("workers", RED, f"no worker answered within {settings.HEALTH_INSPECT_TIMEOUT} s", {"workers": workers})
     served = {q for w in workers for q in w["queues"]}
@@ -206,7 +206,7 @@ def _staleness(name: str, what: str, interval: float) -> CheckResult:
     if last is None:
         return CheckResult(name, RED, f"no {what} recorded yet", {"last": None, "interval": interval})
     age = max(0.0, time.time() - last)
-    detail = {"last": timezone.datetime.fromtimestamp(last, tz=timezone.utc).isoformat(), "age_seconds": round(age, 1),
+    detail = {"last": datetime.fromtimestamp(last, tz=dt_timezone.utc).isoformat(), "age_seconds": round(age, 1),
               "interval": interval}
     # One missed interval is amber (a busy control worker, a restart); three is red.
     if age > 3 * interval + 10:
