@@ -50,15 +50,16 @@
 
   function poll() {
     fetchJson(apiUrl).then(function (run) {
-      var badge = root.querySelector(".badge");
-      badge.textContent = run.status;
-      badge.dataset.status = run.status;
-      badge.className = "badge badge-" + run.status.toLowerCase();
-      document.getElementById("run-progress").value = run.progress;
-      text("run-progress-text", run.progress + "%");
-      if (run.started_at) { text("run-started", run.started_at.replace("T", " ").slice(0, 19)); }
-      if (run.worker) { text("run-worker", run.worker); }
+      // Log lines first, then the status: a page that says SUCCEEDED already shows every line.
       return pollLogs().then(function () {
+        var badge = root.querySelector(".badge");
+        badge.textContent = run.status;
+        badge.dataset.status = run.status;
+        badge.className = "badge badge-" + run.status.toLowerCase();
+        document.getElementById("run-progress").value = run.progress;
+        text("run-progress-text", run.progress + "%");
+        if (run.started_at) { text("run-started", run.started_at.replace("T", " ").slice(0, 19)); }
+        if (run.worker) { text("run-worker", run.worker); }
         if (FINISHED.indexOf(run.status) >= 0) {
           window.location.reload();
         } else {
