@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from finops_admin.models import AllocationRule, Application, Domain, Family
+from finops_admin.models import AllocationRule, Application, Currency, Domain, Family
 
 COLUMNS = ["kind", "domain", "code", "name", "family", "owner_team", "priority", "field", "tag_key", "value",
            "application"]
@@ -153,3 +153,21 @@ def _load_row(row: dict[str, str], line: int, summary: CatalogueSummary) -> None
         _count(summary, "rule", created)
     else:
         raise CatalogueError(line, f"unknown kind {row['kind'][:40]!r} (domain, family, application or rule)")
+
+
+def reference_data_seed(*, using: str = "default") -> None:
+    """Create the default domains (with their Unallocated buckets) and currencies if their tables are empty."""
+    from importlib import import_module
+
+    seed = import_module("finops_admin.migrations.0002_domains_and_currencies")
+    if not Domain.objects.using(using).exists():
+        for code, name, position in seed.DOMAINS:
+            domain = Domain.objects.using(using).create(code=code, name=name, position=position)
+            family = Family.objects.using(using).create(
+                domain=domain, code="unallocated", name="Unallocated", is_unallocated=True)
+            Application.objects.using(using).get_or_create(
+                code=f"unallocated-{code}",
+                defaults={"name": f"Unallocated ({name})", "family": family, "domain": domain, "is_unallocated": True},
+            )
+    if not Currency.objects.using(using).exists():
+        Currency.objects.using(using).bulk_create([Currency(code=c, name=n) for c, n in seed.CURRENCIES])

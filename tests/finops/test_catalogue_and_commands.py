@@ -83,3 +83,14 @@ def test_ingest_of_a_bad_file_fails_naming_the_block(sources):
                      stderr=io.StringIO())
     assert not CostReading.objects.filter(domain__code="native").exists()
     assert CostReading.objects.filter(domain__code="public").exists()
+
+
+def test_a_flush_keeps_the_reference_data(db):
+    from django.core.management import call_command as run
+
+    from finops_admin.models import Currency, Domain
+
+    run("flush", "--no-input", verbosity=0)
+    assert list(Domain.objects.values_list("code", flat=True)) == ["open", "private", "public", "native"]
+    assert Application.objects.filter(is_unallocated=True).count() == 4
+    assert Currency.objects.filter(code="EUR").exists()
