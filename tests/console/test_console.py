@@ -319,3 +319,19 @@ def test_console_menu_shown_by_role(admin_user, viewer, client_for):
     assert reverse("console:audit") in admin_page and reverse("console:users") in admin_page
     assert reverse("console:audit") not in viewer_page and reverse("console:users") not in viewer_page
     assert reverse("console:api_keys") in viewer_page
+
+
+def test_run_page_says_who_has_access(analyst, viewer, client_for):
+    from runs.services import run_create
+
+    run = run_create(kind="demo", params={"steps": 1, "step_seconds": 0}, owner=analyst, enqueue=False)
+    response = client_for(viewer).get(reverse("runs:detail", args=[run.run_id]))
+    access = response.context["access"]
+    rows = dict(access["rows"])
+    assert rows["Viewer"]["see"] and not rows["Viewer"]["delete"]
+    assert not rows["Analyst"]["delete"]  # an analyst deletes only their own runs…
+    assert access["owner"] == (analyst.username, {"see": True, "annotate": True, "cancel": True, "delete": True,
+                                                  "export": True})  # …which this one is
+    assert rows["ML admin"]["delete"] and rows["ML admin"]["cancel"]
+    assert not rows["FinOps user"]["see"]
+    assert b'id="run-access"' in response.content
