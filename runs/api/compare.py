@@ -174,9 +174,13 @@ class RunIdsSerializer(serializers.Serializer):
             raise serializers.ValidationError(exc.messages) from None
 
 
+@extend_schema_field({"type": "integer", "minimum": CLEANUP_MIN_DAYS, "maximum": CLEANUP_MAX_DAYS})
+class CleanupDaysField(serializers.IntegerField):
+    """The schema states the range; the cleanup selector checks it and says so in `detail`."""
+
+
 class DaysSerializer(serializers.Serializer):
-    days = serializers.IntegerField(
-        min_value=CLEANUP_MIN_DAYS, max_value=CLEANUP_MAX_DAYS,
+    days = CleanupDaysField(
         help_text=f"Runs created more than this many days ago ({CLEANUP_MIN_DAYS} to {CLEANUP_MAX_DAYS}).",
     )
 
