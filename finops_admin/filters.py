@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -106,12 +107,20 @@ class BatchRunFilter(django_filters.FilterSet):
         value = value.strip()
         return queryset.filter(run_id__icontains=value) if value else queryset
 
+    @staticmethod
+    def _holding(queryset: QuerySet, key: str, value: str) -> QuerySet:
+        """Runs whose parameter `key` (a JSON list) holds `value`: jsonb containment on PostgreSQL
+        (no text conversion of every row), the quoted item in the JSON text on SQLite (which has no
+        containment lookup; the quotes make it match one whole item)."""
+        if connections[queryset.db].vendor == "postgresql":
+            return queryset.filter(params__contains={key: [value]})
+        return queryset.filter(**{f"params__{key}__icontains": f'"{value}"'})
+
     def filter_period(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        # The months are a JSON list in the parameters; a quoted month matches one item exactly.
-        return queryset.filter(params__icontains=f'"{value}"') if value else queryset
+        return self._holding(queryset, "periods", value) if value else queryset
 
     def filter_domain(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(params__icontains=f'"{value.lower()}"') if value else queryset
+        return self._holding(queryset, "domains", value.lower()) if value else queryset
 
     @staticmethod
     def _day_start(day: date) -> datetime:
