@@ -128,6 +128,35 @@ def lines_backwards(handle: BinaryIO, end: int) -> Iterator[tuple[int, bytes]]:
         yield 0, tail
 
 
+def _time_at(handle: BinaryIO, offset: int, size: int) -> tuple[int, datetime | None]:
+    """The start and time of the first whole line at or after `offset`."""
+    # From the byte before: a line cut in the middle is skipped, one starting at `offset` is kept.
+    handle.seek(max(offset - 1, 0))
+    if offset:
+        handle.readline()
+    start = handle.tell()
+    if start >= size:
+        return size, None
+    match = _TIME.search(handle.readline(MAX_LINE))
+    return start, parse_time(match.group(1).decode()) if match else None
+
+
+def _offset_after(handle: BinaryIO, size: int, until: datetime) -> int:
+    """The start of the first line later than `until` (lines are in time order): a bisection, ~log2(size) reads."""
+    lo, hi = 0, size
+    for _ in range(64):
+        if lo >= hi:
+            break
+        mid = (lo + hi) // 2
+        start, when = _time_at(handle, mid, size)
+        if start >= size or (when is not None and when > until):
+            hi = mid
+        else:
+            lo = mid + 1
+    start, _when = _time_at(handle, lo, size)
+    return min(max(start, 0), size)
+
+
 def _decode(line: bytes) -> dict[str, Any]:
     try:
         record = json.loads(line)
@@ -167,6 +196,8 @@ def read_page(*, source: str, query: LogQuery, cursor: str | None = None, limit:
     with open(path, "rb") as handle:
         stat = os.fstat(handle.fileno())
         end = stat.st_size if not cursor else _decode_cursor(cursor, stat)
+        if query.until and not cursor:
+            end = _offset_after(handle, end, query.until)
         page = LogPage(source=source, file_size=stat.st_size)
         last_start = end
         for start, line in lines_backwards(handle, end):
