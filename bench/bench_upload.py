@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -135,6 +136,7 @@ def main() -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     answer = (work / "answer").read_bytes()[:300].decode(errors="replace")
+    shutil.rmtree(work, ignore_errors=True)  # the generated file is hundreds of MiB
     result = {
         "source": str(args.source),
         "file_mib": round(csv_path.stat().st_size / 2**20, 1),
