@@ -447,8 +447,22 @@ def _train_hmm(frame, target, features, hp, parts, seed, step) -> TrainingResult
     # Returns are small numbers; the EM is better conditioned on a unit scale (kept in the artifact).
     scale = 1.0 / max(float(X[train_idx].std(axis=0).mean()), 1e-12)
     Xs = X * scale
-    model = GaussianHMM(n_components=hp["n_components"], covariance_type=hp["covariance_type"], n_iter=1,
-                        tol=0.0, random_state=seed, init_params="stmc", params="stmc")
+    # Regimes differ by their variance, not by the sign of the returns: start every state at
+    # the overall mean with variances spread from a quarter to four times the overall one,
+    # instead of k-means centres (which split near-zero returns by sign and stall EM there).
+    n, n_feat = hp["n_components"], Xs.shape[1]
+    factors = np.geomspace(0.25, 4.0, n)
+    variance = Xs[train_idx].var(axis=0) + 1e-9
+    model = GaussianHMM(n_components=n, covariance_type=hp["covariance_type"], n_iter=1,
+                        tol=0.0, random_state=seed, init_params="st", params="stmc")
+    model.n_features = n_feat
+    model.means_ = np.tile(Xs[train_idx].mean(axis=0), (n, 1))
+    if hp["covariance_type"] == "diag":
+        model.covars_ = np.outer(factors, variance)
+    elif hp["covariance_type"] == "full":
+        model.covars_ = np.stack([np.diag(variance * f) for f in factors])
+    else:
+        model.covars_ = factors * float(variance.mean())
     curves: dict[str, list] = {"step": [], "train_loss": [], "validation_loss": [], "unit": "EM iterations",
                                "loss": "negative log-likelihood per day"}
     previous = -np.inf
