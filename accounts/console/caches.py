@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from django.core.cache import cache as default_cache
+from django.core.cache import caches as django_caches
 from django.core.cache.backends.locmem import LocMemCache
 
 from accounts import services
@@ -74,6 +74,11 @@ def registered_caches() -> list[ManagedCache]:
     return list(_registry.values())
 
 
+def _narrowest_first() -> list[ManagedCache]:
+    # The whole Django cache overlaps its key families: it goes last, so each family reports what it removed.
+    return sorted(_registry.values(), key=lambda managed: getattr(managed, "key_prefix", None) == "")
+
+
 def get_cache(name: str) -> ManagedCache:
     try:
         return _registry[name]
@@ -84,17 +89,22 @@ def get_cache(name: str) -> ManagedCache:
 # ---------------------------------------------------------------------------
 # The Django cache (Redis or local memory) and the key families kept in it
 # ---------------------------------------------------------------------------
+def _backend() -> Any:
+    # The backend object itself (django.core.cache.cache is a proxy: isinstance would not see through it).
+    return django_caches["default"]
+
+
 def _raw_prefix(key_prefix: str = "") -> str:
     """The stored form of keys starting with `key_prefix` (the backend's KEY_PREFIX and version added)."""
-    return default_cache.make_key(key_prefix)
+    return _backend().make_key(key_prefix)
 
 
 def _is_locmem() -> bool:
-    return isinstance(default_cache, LocMemCache)
+    return isinstance(_backend(), LocMemCache)
 
 
 def _redis() -> Any:
-    return default_cache._cache.get_client(write=True)
+    return _backend()._cache.get_client(write=True)
 
 
 def _redis_keys(pattern: str) -> Iterator[bytes]:
@@ -109,12 +119,12 @@ class DjangoCacheFamily(ManagedCache):
 
     def stats(self) -> CacheStats:
         prefix = _raw_prefix(self.key_prefix)
-        backend = type(default_cache).__name__
+        backend = type(_backend()).__name__
         if _is_locmem():
             now = time.time()
-            with default_cache._lock:
-                items = [(k, v) for k, v in default_cache._cache.items() if k.startswith(prefix)]
-                expiry = {k: default_cache._expire_info.get(k) for k, _ in items}
+            with _backend()._lock:
+                items = [(k, v) for k, v in _backend()._cache.items() if k.startswith(prefix)]
+                expiry = {k: _backend()._expire_info.get(k) for k, _ in items}
             expired = sum(1 for k, _ in items if expiry[k] is not None and expiry[k] <= now)
             size = sum(len(v) if isinstance(v, (bytes, bytearray)) else len(pickle.dumps(v)) for _, v in items)
             return CacheStats(entries=len(items), size_bytes=size, expired=expired, ttl=self.ttl,
@@ -141,10 +151,10 @@ class DjangoCacheFamily(ManagedCache):
     def clear(self) -> int:
         prefix = _raw_prefix(self.key_prefix)
         if _is_locmem():
-            with default_cache._lock:
-                keys = [k for k in list(default_cache._cache) if k.startswith(prefix)]
+            with _backend()._lock:
+                keys = [k for k in list(_backend()._cache) if k.startswith(prefix)]
                 for key in keys:
-                    default_cache._delete(key)
+                    _backend()._delete(key)
             return len(keys)
         client = _redis()
         removed = 0
@@ -163,11 +173,11 @@ class DjangoCacheFamily(ManagedCache):
             return 0  # Redis removes expired keys itself
         prefix = _raw_prefix(self.key_prefix)
         now = time.time()
-        with default_cache._lock:
-            keys = [k for k in list(default_cache._cache) if k.startswith(prefix)
-                    and default_cache._expire_info.get(k) is not None and default_cache._expire_info[k] <= now]
+        with _backend()._lock:
+            keys = [k for k in list(_backend()._cache) if k.startswith(prefix)
+                    and _backend()._expire_info.get(k) is not None and _backend()._expire_info[k] <= now]
             for key in keys:
-                default_cache._delete(key)
+                _backend()._delete(key)
         return len(keys)
 
 
@@ -208,13 +218,13 @@ def cache_clear(*, actor: Any, name: str) -> int:
 
 
 def caches_clear_all(*, actor: Any) -> dict[str, int]:
-    done = {managed.name: managed.clear() for managed in registered_caches()}
+    done = {managed.name: managed.clear() for managed in _narrowest_first()}
     services.audit_record(actor=actor, action="cache.clear_all", target="*", detail={"removed": done})
     return done
 
 
 def caches_clear_expired(*, actor: Any) -> dict[str, int]:
-    done = {managed.name: managed.clear_expired() for managed in registered_caches()}
+    done = {managed.name: managed.clear_expired() for managed in _narrowest_first()}
     services.audit_record(actor=actor, action="cache.clear_expired", target="*", detail={"removed": done})
     return done
 
