@@ -9,6 +9,7 @@ class SimulationsConfig(AppConfig):
         from runs.artifacts import register_path_holder
         from simulations import kinds  # noqa: F401  (registers the simulation run kind)
         from simulations.training import kind as training_kind  # noqa: F401  (registers the training run kind)
+        from simulations.registry import admin as registry_admin  # noqa: F401  (the registry's admin pages)
         from simulations.training.datasets import dataset_paths_held
         from simulations.services import cache_paths_held
 

@@ -32,6 +32,7 @@ CHANGE_THIS_COMPARISON = (ADMIN, ML, ANALYST)  # the analyst owns it; run delete
 CLEANUP = (ADMIN, ML)
 TRAIN = (ADMIN, ML, ANALYST)  # train models, upload training datasets
 GOVERN = (ADMIN, GOV)  # users, roles, all API keys, audit trail
+REGISTRY = (ADMIN, ML)  # register versions, move aliases, archive, edit model cards
 CONSOLE_VIEW = (ADMIN, GOV, ML)  # health, logs, caches: read
 CONSOLE_MANAGE = (ADMIN, ML)  # caches: clear, evict
 FINOPS_SECTION = (ADMIN, FINOPS_ADMIN)  # FinOps › Admin › Batch Runs: pages and API
@@ -129,6 +130,19 @@ EXPECTED: dict[str, Entry] = {
     "simulations:run_file": {"GET": page(SEE_RUNS)},
     # Training datasets: read by run readers, uploaded by those who train.
     "training:datasets": {"GET": page(SEE_RUNS), "POST": page(TRAIN, ACTED)},
+    # Model registry: read by run readers; registering, promoting, archiving and the card by ml_admin and admin.
+    # The model page's POST also retrains for analysts (action=retrain); with an empty body they are refused.
+    "registry:list": {"GET": page(SEE_RUNS)},
+    "registry:register": {"POST": page(REGISTRY, ACTED)},
+    "registry:model": {"GET": page(SEE_RUNS), "POST": page(REGISTRY, ACTED)},
+    "registry:score": {"GET": page(SEE_RUNS), "POST": page(SEE_RUNS, ACTED)},
+    "registry:version": {"GET": page(SEE_RUNS), "POST": page(REGISTRY, ACTED)},
+    "api-models": {"GET": api(SEE_RUNS), "POST": api(REGISTRY, ACTED)},
+    "api-model-detail": {"GET": api(SEE_RUNS), "PATCH": api(REGISTRY, ACTED), "DELETE": api(REGISTRY, ACTED)},
+    "api-model-versions": {"GET": api(SEE_RUNS), "POST": api(REGISTRY, ACTED)},
+    "api-model-version": {"GET": api(SEE_RUNS), "DELETE": api(REGISTRY, ACTED)},
+    "api-model-alias": {"GET": api(SEE_RUNS), "PUT": api(REGISTRY, ACTED), "DELETE": api(REGISTRY, ACTED)},
+    "api-model-predict": {"POST": api(SEE_RUNS, ACTED)},  # scoring writes nothing: registry readers may score
     # API: schema and docs
     "api-schema": {"GET": api(AUTHENTICATED)},
     "api-docs": {"GET": api(AUTHENTICATED, special={ANON: frozenset({401, 403})})},
@@ -191,6 +205,11 @@ EXPECTED: dict[str, Entry] = {
                                             hidden=(ML, VIEWER, FINOPS_ADMIN, FINOPS_USER))},
     "console:audit": {"GET": page(GOVERN)},
     "console:audit_csv": {"GET": page(GOVERN)},
+    # Everyone's own sessions and settings; an empty settings POST is invalid (400), an empty sessions
+    # POST ends the caller's other sessions.
+    "console:sessions": {"GET": page(AUTHENTICATED), "POST": page(AUTHENTICATED, ACTED)},
+    "console:settings": {"GET": page(AUTHENTICATED), "POST": page(AUTHENTICATED, ACTED)},
+    "console:user_sessions_end": {"POST": page(GOVERN, ACTED)},
     "api-roles": {"GET": api(GOVERN)},
     "api-user-list": {"GET": api(GOVERN), "POST": api(GOVERN, ACTED)},
     "api-user-detail": {"GET": api(GOVERN), "PATCH": api(GOVERN, ACTED), "DELETE": api(GOVERN, ACTED)},
@@ -253,6 +272,11 @@ ADMIN_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
     # Written only by services.
     "simulations.parameterset": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
     "simulations.cachedresult": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    # The model registry: read-only rows (archive is an action, through the services).
+    **{
+        f"simulations.{m}": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY}
+        for m in ("registeredmodel", "modelversion", "modelalias")
+    },
     # FinOps: the catalogue and rules are edited by whoever holds their permissions (admin; finops_admin
     # with staff status, which the personas lack); readings and batch runs are written by batches only.
     **{

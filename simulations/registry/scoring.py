@@ -163,7 +163,11 @@ def score(version: ModelVersion, frame: pd.DataFrame) -> Scored:
         if fitted.model_type != "vol_garch":
             proba = fitted.predict_proba(frame)
             probabilities = [[round(float(p), 6) for p in row] for row in proba]
-            classes = [_plain(c) for c in (fitted.classes or getattr(fitted._model, "classes_", []))]
+            # The fitted model's own labels (same type as the predictions); the metadata's as a fallback.
+            labels = getattr(fitted._model, "classes_", None)
+            if labels is None:
+                labels = getattr(fitted._model, "classes", None) or fitted.classes
+            classes = [_plain(c) for c in labels]
     except (ValueError, TypeError) as exc:
         raise ScoringError(f"the batch cannot be scored by {version.model.name} v{version.number}: {exc}") from None
     return Scored(version=version, predictions=predictions, classes=classes, probabilities=probabilities)

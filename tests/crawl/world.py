@@ -24,6 +24,7 @@ ROLES: tuple[str, ...] = (*[r.value for r in Role], ANONYMOUS)
 # Personas with staff status: the admin site is for them (README: "the admin site needs staff status").
 STAFF_ROLES = frozenset({Role.ADMIN.value, Role.GOVERNANCE_ADMIN.value, Role.ML_ADMIN.value})
 PASSWORD = "pw-for-tests-1"
+REGISTRY_MODEL = "crawl-model"
 
 
 @dataclass
@@ -67,6 +68,7 @@ def build_world() -> World:
     api_key, _ = api_key_create(owner=analyst, name="crawl key")
     secrets = {role: api_key_create(owner=user, name=f"{role} key")[1] for role, user in users.items()}
     finops = _finops_run(users[Role.FINOPS_ADMIN])
+    _registry_rows(launch, ml_admin)
     _admin_rows()
     built = World(users, demo, other, simulation, comparison, api_key, secrets)
     built.finops_run = finops
@@ -101,6 +103,17 @@ def _finops_run(owner: Any) -> Any:
                                       application=Application.objects.order_by("pk").first())
     assert CostReading.objects.exists()
     return Run.objects.get(pk=run.pk)
+
+
+def _registry_rows(launch: Any, owner: Any) -> None:
+    """A small trained model registered as crawl-model v1 with the champion alias (the registry's URLs name it)."""
+    from simulations.registry.services import alias_set, model_register
+    from simulations.training.datasets import dataset_generate_credit
+
+    dataset = dataset_generate_credit(rows=1_000, seed=3)
+    run = launch("training", owner, {"model_type": "pd_logistic", "dataset": dataset.pk, "seed": 1}, ["crawl-train"])
+    version = model_register(run=run, name=REGISTRY_MODEL, actor=owner)
+    alias_set(model=version.model, name="champion", version=version, actor=owner)
 
 
 def _admin_rows() -> None:
@@ -176,6 +189,12 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
         return ["run-list-counts"]
     if name == "name" and "simulations" in pattern.route:
         return list(sim.artifacts.order_by("name").values_list("name", flat=True)[:2])
+    if name == "model_name":  # the model registry
+        return [REGISTRY_MODEL]
+    if name == "number" and "models" in pattern.route:
+        return ["1"]
+    if name == "alias" and "models" in pattern.route:
+        return ["champion"]
     if name == "pk" and "comparison" in pattern.route:
         return [str(world.comparison.pk)]
     if name == "kind":
