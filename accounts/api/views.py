@@ -14,6 +14,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 
 from accounts import roles, services
 from accounts.api.serializers import (
@@ -128,6 +130,14 @@ class RolesView(APIView):
 
     permission_classes = [permissions.IsAuthenticated, _predicate(roles.can_manage_users)]
 
+    @extend_schema(responses=inline_serializer("RoleMatrix", {
+        "predicates": drf_serializers.ListField(child=drf_serializers.CharField()),
+        "roles": inline_serializer("RoleMatrixRow", {
+            "role": drf_serializers.CharField(), "label": drf_serializers.CharField(),
+            "permissions": drf_serializers.ListField(child=drf_serializers.CharField()),
+            "answers": drf_serializers.JSONField(), "holders": drf_serializers.JSONField(),
+        }, many=True),
+    }))
     def get(self, request: Request) -> Response:
         predicates, rows = selectors.role_matrix()
         return Response({"predicates": predicates, "roles": [
@@ -147,6 +157,8 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
+            return ApiKey.objects.none()
         everyone = self.action != "list" or self.request.query_params.get("scope") == "all"
         return selectors.api_keys_visible_to(self.request.user, everyone=everyone)
 

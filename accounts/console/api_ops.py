@@ -7,6 +7,7 @@ from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from drf_spectacular.utils import extend_schema, inline_serializer
 
 from accounts import roles
 from accounts.console import caches as cache_registry
@@ -41,6 +42,13 @@ class LogsApiView(APIView):
 
     permission_classes = [permissions.IsAuthenticated, CanView]
 
+    @extend_schema(responses=inline_serializer("LogPage", {
+        "source": serializers.CharField(), "sources": serializers.ListField(child=serializers.CharField()),
+        "results": serializers.ListField(child=serializers.JSONField()),
+        "next_cursor": serializers.CharField(allow_null=True), "scanned_bytes": serializers.IntegerField(),
+        "file_size": serializers.IntegerField(allow_null=True),
+        "chart": serializers.JSONField(required=False, help_text="With chart=1: counts per level per hour."),
+    }))
     def get(self, request: Request) -> Response:
         sources = logreader.log_sources()
         source = request.query_params.get("source") or ("web.log" if "web.log" in sources else (sources[0] if sources else ""))
@@ -65,6 +73,9 @@ class LogsApiView(APIView):
 class CachesApiView(APIView):
     permission_classes = [permissions.IsAuthenticated, CanView]
 
+    @extend_schema(responses=inline_serializer("CacheList", {
+        "results": serializers.ListField(child=serializers.JSONField()),
+    }))
     def get(self, request: Request) -> Response:
         return Response({"results": [managed.as_dict() for managed in cache_registry.registered_caches()]})
 
@@ -80,6 +91,9 @@ class CacheActionApiView(APIView):
     permission_classes = [permissions.IsAuthenticated, CanManage]
     action_name = "clear"
 
+    @extend_schema(request=EvictSerializer, responses=inline_serializer("CacheActionResult", {
+        "name": serializers.CharField(required=False), "removed": serializers.JSONField(),
+    }))
     def post(self, request: Request, name: str = "") -> Response:
         try:
             if self.action_name == "clear":
