@@ -26,6 +26,7 @@ migrate: local-env
 run: migrate
 	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo
 	DEBUG=$${DEBUG:-1} $(PY) manage.py finops_bootstrap_demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py registry_bootstrap_demo
 	DEBUG=$${DEBUG:-1} VENV=$(VENV) bin/serve
 
 ## Set up and run the test suite (SQLite, tasks eager; service tests skip without services).

@@ -295,6 +295,9 @@ SIMULATION_UPLOAD_MAX_BYTES = env_int("SIMULATION_UPLOAD_MAX_BYTES", 512 * 1024 
 SIMULATION_COMPUTE_MAX_POSITIONS = env_int("SIMULATION_COMPUTE_MAX_POSITIONS", 1_048_576, minimum=100)
 LOGS_URL_TEMPLATE = env_str("LOGS_URL_TEMPLATE", "")
 if LOGS_URL_TEMPLATE and "{run_id}" not in LOGS_URL_TEMPLATE:
+# Model registry: rows one predict request (API or CSV page) scores; loaded models kept per process.
+REGISTRY_PREDICT_MAX_ROWS = env_int("REGISTRY_PREDICT_MAX_ROWS", 10_000, minimum=1)
+REGISTRY_MODEL_CACHE_SIZE = env_int("REGISTRY_MODEL_CACHE_SIZE", 8, minimum=1)
     raise ImproperlyConfigured("LOGS_URL_TEMPLATE must contain {run_id}")
 
 

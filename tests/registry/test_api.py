@@ -140,3 +140,11 @@ def test_openapi_documents_the_registry(users):
     predict = schema["paths"]["/api/models/{model_name}/predict"]["post"]["responses"]
     assert {"200", "400", "403", "404", "409"} <= set(predict)
     assert "put" in schema["paths"]["/api/models/{model_name}/aliases/{alias}/"]
+
+
+def test_predict_refuses_a_batch_over_the_row_limit(logistic_run, users, credit_rows, settings):
+    settings.REGISTRY_PREDICT_MAX_ROWS = 5
+    version = model_register(run=logistic_run, name="pd", actor=users["admin"])
+    r = _client(users["viewer"]).post(f"/api/models/pd/predict?version={version.number}",
+                                      {"rows": _nan_free(credit_rows[:6])}, format="json")
+    assert r.status_code == 400 and "at most 5" in r.json()["detail"]
