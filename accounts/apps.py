@@ -20,3 +20,9 @@ class AccountsConfig(AppConfig):
         from accounts.services import audit_admin_log_entry
 
         post_save.connect(audit_admin_log_entry, sender=LogEntry, dispatch_uid="accounts.audit_admin")
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from accounts.console.signals import on_login
+
+        user_logged_in.connect(on_login, dispatch_uid="accounts.console_login")

@@ -30,3 +30,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             },
         }
     }
+
+
+def preferences(request: HttpRequest) -> dict[str, Any]:
+    """Personal settings for every template: theme and date format (kept in the session, no query)."""
+    from accounts.console.sessions import PREFS_SESSION_KEY
+
+    session = getattr(request, "session", None)
+    prefs = (session.get(PREFS_SESSION_KEY) if session is not None else None) or {}
+    return {"prefs": {"theme": prefs.get("theme", "light"), "date_format": prefs.get("date_format", "Y-m-d H:i"),
+                      "page_size": prefs.get("page_size", 25)}}

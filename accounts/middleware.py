@@ -33,3 +33,33 @@ class AuditContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with audit_context(surface_of(request.path_info), client_address(request)):
             return self.get_response(request)
+
+
+class ConsoleSessionMiddleware:
+    """Per request, for a signed-in user: note the session's last use (throttled) and apply the
+    personal settings kept in the session (time zone). No database read: the settings were
+    copied into the session at sign-in and when saved."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        import zoneinfo
+
+        from django.utils import timezone
+
+        from accounts.console.sessions import PREFS_SESSION_KEY, session_record
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            session_record(request=request)
+            zone = (request.session.get(PREFS_SESSION_KEY) or {}).get("time_zone")
+            if zone:
+                try:
+                    timezone.activate(zoneinfo.ZoneInfo(zone))
+                except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                    timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

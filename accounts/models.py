@@ -126,3 +126,33 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit entries cannot be deleted.")
+
+
+class UserSession(models.Model):
+    """A signed-in session as its owner sees it (device, address, last seen); the session itself is Django's."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signed_sessions")
+    user_agent = models.CharField(max_length=300, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone_now)
+    last_seen = models.DateTimeField(default=timezone_now)
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+
+class UserPreference(models.Model):
+    """Personal settings, applied on every page (copied into the session at sign-in and on save)."""
+
+    THEMES = [("light", "Light"), ("dark", "Dark")]
+    DATE_FORMATS = [("Y-m-d H:i", "2026-11-30 14:05"), ("d/m/Y H:i", "30/11/2026 14:05"),
+                    ("m/d/Y g:i A", "11/30/2026 2:05 PM")]
+    PAGE_SIZES = [(10, "10"), (25, "25"), (50, "50"), (100, "100")]
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    page_size = models.PositiveSmallIntegerField(choices=PAGE_SIZES, default=25)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    date_format = models.CharField(max_length=20, choices=DATE_FORMATS, default="Y-m-d H:i")
+    theme = models.CharField(max_length=8, choices=THEMES, default="light")
+    run_filters = models.JSONField(default=dict, blank=True, help_text="Default filters of the run list.")

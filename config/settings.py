@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.AuditContextMiddleware",  # surface and client address of audited actions
+    "accounts.middleware.ConsoleSessionMiddleware",  # session last seen (throttled), personal time zone
     "config.uploads.UploadLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -105,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "accounts.context_processors.preferences",
             ],
         },
     },
@@ -293,11 +295,11 @@ SIMULATION_UPLOAD_MAX_BYTES = env_int("SIMULATION_UPLOAD_MAX_BYTES", 512 * 1024 
 # Most positions the compute page and API take in one request: their memory grows
 # with the positions, so this bounds it whatever the file's size (the reading stops there).
 SIMULATION_COMPUTE_MAX_POSITIONS = env_int("SIMULATION_COMPUTE_MAX_POSITIONS", 1_048_576, minimum=100)
-LOGS_URL_TEMPLATE = env_str("LOGS_URL_TEMPLATE", "")
-if LOGS_URL_TEMPLATE and "{run_id}" not in LOGS_URL_TEMPLATE:
 # Model registry: rows one predict request (API or CSV page) scores; loaded models kept per process.
 REGISTRY_PREDICT_MAX_ROWS = env_int("REGISTRY_PREDICT_MAX_ROWS", 10_000, minimum=1)
 REGISTRY_MODEL_CACHE_SIZE = env_int("REGISTRY_MODEL_CACHE_SIZE", 8, minimum=1)
+LOGS_URL_TEMPLATE = env_str("LOGS_URL_TEMPLATE", "")
+if LOGS_URL_TEMPLATE and "{run_id}" not in LOGS_URL_TEMPLATE:
     raise ImproperlyConfigured("LOGS_URL_TEMPLATE must contain {run_id}")
 
 

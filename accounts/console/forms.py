@@ -56,3 +56,24 @@ class ApiKeyCreateForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     confirm = forms.BooleanField(required=True)
+
+
+class PreferenceForm(forms.Form):
+    page_size = forms.TypedChoiceField(choices=[(10, "10"), (25, "25"), (50, "50"), (100, "100")], coerce=int,
+                                       label="Rows per page")
+    time_zone = forms.ChoiceField(choices=())
+    date_format = forms.ChoiceField(choices=())
+    theme = forms.ChoiceField(choices=[("light", "Light"), ("dark", "Dark")])
+    run_status = forms.ChoiceField(required=False, label="Run list: default status", choices=())
+    run_mine = forms.BooleanField(required=False, label="Run list: only my runs by default")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        import zoneinfo
+
+        from accounts.models import UserPreference
+        from runs.models import RunStatus
+
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(z, z) for z in sorted(zoneinfo.available_timezones())]
+        self.fields["date_format"].choices = UserPreference.DATE_FORMATS
+        self.fields["run_status"].choices = [("", "any")] + list(RunStatus.choices)

@@ -15,4 +15,7 @@ urlpatterns = [
     path("api-keys/<uuid:key_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
     path("audit/", views.AuditListView.as_view(), name="audit"),
     path("audit/csv/", views.AuditCsvView.as_view(), name="audit_csv"),
+    path("sessions/", views.SessionsView.as_view(), name="sessions"),
+    path("users/<int:user_id>/sessions/end/", views.UserSessionsEndView.as_view(), name="user_sessions_end"),
+    path("settings/", views.SettingsView.as_view(), name="settings"),
 ]

@@ -267,3 +267,83 @@ class AuditCsvView(RoleRequiredMixin, View):
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit.csv"'
         return response
+
+
+# ---------------------------------------------------------------------------
+# Sessions and personal settings (every signed-in user, for themselves)
+# ---------------------------------------------------------------------------
+def _signed_in(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+class SessionsView(RoleRequiredMixin, View):
+    allowed = staticmethod(_signed_in)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from accounts.console.sessions import device_of, sessions_of
+
+        rows = [(s, device_of(s.user_agent), s.session_key == request.session.session_key)
+                for s in sessions_of(request.user)]
+        return render(request, "console/sessions.html", {"rows": rows})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        from accounts.console.sessions import sessions_end
+
+        ended = sessions_end(actor=request.user, user=request.user, keep=request.session.session_key)
+        messages.success(request, f"Ended {ended} other session{'s' if ended != 1 else ''}.")
+        return redirect("console:sessions")
+
+
+class UserSessionsEndView(RoleRequiredMixin, View):
+    """An admin ends every session of a user (from the user's page)."""
+
+    allowed = staticmethod(roles.can_manage_users)
+
+    def post(self, request: HttpRequest, user_id: int) -> HttpResponse:
+        from accounts.console.sessions import sessions_end
+
+        target = get_object_or_404(User, pk=user_id)
+        if not roles.can_change_user(request.user, target):
+            raise PermissionDenied
+        keep = request.session.session_key if target.pk == request.user.pk else None
+        ended = sessions_end(actor=request.user, user=target, keep=keep)
+        messages.success(request, f"Ended {ended} session{'s' if ended != 1 else ''} of {target.username}.")
+        return redirect("console:user_detail", user_id=target.pk)
+
+
+class SettingsView(RoleRequiredMixin, View):
+    allowed = staticmethod(_signed_in)
+
+    def _form(self, request: HttpRequest, data: Any = None) -> Any:
+        from accounts.console.forms import PreferenceForm
+        from accounts.console.sessions import preference_of
+
+        pref = preference_of(request.user)
+        return PreferenceForm(data, initial={
+            "page_size": pref.page_size, "time_zone": pref.time_zone, "date_format": pref.date_format,
+            "theme": pref.theme, "run_status": pref.run_filters.get("status", ""),
+            "run_mine": bool(pref.run_filters.get("owner")),
+        })
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "console/settings.html", {"form": self._form(request)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        from accounts.console.sessions import PREFS_SESSION_KEY, preference_as_dict, preference_update
+
+        form = self._form(request, request.POST)
+        if not form.is_valid():
+            return render(request, "console/settings.html", {"form": form}, status=400)
+        data = form.cleaned_data
+        run_filters = {k: v for k, v in {"status": data["run_status"],
+                                          "owner": request.user.username if data["run_mine"] else ""}.items() if v}
+        try:
+            pref = preference_update(actor=request.user, changes={
+                "page_size": int(data["page_size"]), "time_zone": data["time_zone"],
+                "date_format": data["date_format"], "theme": data["theme"], "run_filters": run_filters})
+        except ValidationError as exc:
+            form.add_error(None, _error_text(exc))
+            return render(request, "console/settings.html", {"form": form}, status=400)
+        request.session[PREFS_SESSION_KEY] = preference_as_dict(pref)
+        messages.success(request, "Settings saved.")
+        return redirect("console:settings")

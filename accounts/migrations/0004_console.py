@@ -1,4 +1,6 @@
+import django.db.models.deletion
 import django.utils.timezone
+from django.conf import settings
 from django.db import migrations, models
 
 
@@ -21,7 +23,7 @@ def chain_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0003_governance")]
+    dependencies = [("accounts", "0003_governance"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
 
     operations = [
         migrations.AlterModelOptions(name="auditevent", options={"ordering": ["-created_at", "-id"]}),
@@ -53,4 +55,34 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(db_index=True, default=django.utils.timezone.now),
         ),
         migrations.RunPython(chain_existing, migrations.RunPython.noop),
+        migrations.CreateModel(
+            name="UserPreference",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("page_size", models.PositiveSmallIntegerField(
+                    choices=[(10, "10"), (25, "25"), (50, "50"), (100, "100")], default=25)),
+                ("time_zone", models.CharField(default="UTC", max_length=64)),
+                ("date_format", models.CharField(
+                    choices=[("Y-m-d H:i", "2026-11-30 14:05"), ("d/m/Y H:i", "30/11/2026 14:05"),
+                             ("m/d/Y g:i A", "11/30/2026 2:05 PM")], default="Y-m-d H:i", max_length=20)),
+                ("theme", models.CharField(choices=[("light", "Light"), ("dark", "Dark")], default="light", max_length=8)),
+                ("run_filters", models.JSONField(blank=True, default=dict, help_text="Default filters of the run list.")),
+                ("user", models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name="preference",
+                                              to=settings.AUTH_USER_MODEL)),
+            ],
+        ),
+        migrations.CreateModel(
+            name="UserSession",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("session_key", models.CharField(max_length=40, unique=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                ("address", models.GenericIPAddressField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen", models.DateTimeField(default=django.utils.timezone.now)),
+                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="signed_sessions",
+                                           to=settings.AUTH_USER_MODEL)),
+            ],
+            options={"ordering": ["-last_seen"]},
+        ),
     ]

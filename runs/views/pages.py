@@ -10,6 +10,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import (
+    QueryDict,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -75,9 +76,16 @@ class RunListView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         request = self.request
-        run_filter = RunFilter(request.GET or None, queryset=selectors.run_list(user=request.user), request=request)
+        # Personal settings (Console › Settings, kept in the session): a bare /runs/ opens with the
+        # user's default filters and rows per page.
+        prefs = request.session.get("console_prefs") or {}
+        data = request.GET or None
+        if data is None and prefs.get("run_filters"):
+            data = QueryDict(mutable=True)
+            data.update({k: str(v) for k, v in prefs["run_filters"].items()})
+        run_filter = RunFilter(data, queryset=selectors.run_list(user=request.user), request=request)
         try:
-            size = int(request.GET.get("page_size", 25))
+            size = int(request.GET.get("page_size", prefs.get("page_size", 25)))
         except ValueError:
             size = 25
         size = size if size in PAGE_SIZES else 25
