@@ -155,4 +155,7 @@ def run_clone(*, run: Run, actor: Any, params: dict[str, Any] | None = None, tag
     )
     changed = sorted(k for k in merged if run.params.get(k) != clone.params.get(k))
     run_log(run=clone, message=f"Cloned from {run.run_id}" + (f"; changed: {', '.join(changed)}" if changed else ""))
+    audit_record(actor=actor, action="run.clone", target=clone.run_id,
+                 detail={"source": run.run_id, "before": {k: run.params.get(k) for k in changed},
+                         "after": {k: clone.params.get(k) for k in changed}})
     return clone

@@ -109,7 +109,8 @@ def run_create(
     who = getattr(owner, "username", None) or trigger.lower()
     run_log(run=run, message=f"Created by {who} ({trigger}); parameters hash {run.params_hash[:12]}")
     if owner is not None:
-        audit_record(actor=owner, action="run.create", target=run.run_id, detail={"kind": kind})
+        audit_record(actor=owner, action="run.create", target=run.run_id,
+                     detail={"kind": kind, "trigger": str(trigger), "parent": parent.run_id if parent else None})
     run.queue_unreachable = False
     if enqueue:
         transaction.on_commit(lambda: _enqueue(run))

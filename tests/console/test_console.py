@@ -335,3 +335,14 @@ def test_run_page_says_who_has_access(analyst, viewer, client_for):
     assert rows["ML admin"]["delete"] and rows["ML admin"]["cancel"]
     assert not rows["FinOps user"]["see"]
     assert b'id="run-access"' in response.content
+
+
+def test_clone_and_launch_are_audited(analyst):
+    from runs.services import run_clone, run_create
+
+    source = run_create(kind="demo", params={"steps": 2, "step_seconds": 0, "seed": 1}, owner=analyst, enqueue=False)
+    clone = run_clone(run=source, actor=analyst, params={"seed": 5})
+    launch = AuditEvent.objects.get(action="run.create", target=source.run_id)
+    assert launch.detail["kind"] == "demo" and launch.detail["parent"] is None
+    event = AuditEvent.objects.get(action="run.clone", target=clone.run_id)
+    assert event.detail == {"source": source.run_id, "before": {"seed": 1}, "after": {"seed": 5}}
