@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -136,7 +136,7 @@ class BatchReprocessView(APIView):
         run_id = body.validated_data["run_id"]
         try:
             run = selectors.batch_run_get(user=request.user, run_id=run_id)
-        except Exception:
+        except Http404:
             raise NotFound(f"No such FinOps batch run: {run_id}") from None
         try:
             plan = batch_reprocess(run=run, actor=request.user, preview=body.validated_data["preview"])
