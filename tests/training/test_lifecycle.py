@@ -123,3 +123,21 @@ def test_upload_through_page_and_api_then_train(analyst, train):
     page = c.get(f"/runs/{run.run_id}/").content.decode()
     assert 'id="training-panel"' in page and 'id="training-charts"' in page and "training.js" in page
     assert "Confusion matrix" in page and "Feature importance" in page
+
+
+def test_api_launch_with_a_list_of_features_and_a_bad_one(analyst, credit, django_capture_on_commit_callbacks):
+    c = Client()
+    c.force_login(analyst)
+    bad = c.post("/api/runs/", {"kind": "training", "params": {"model_type": "pd_logistic", "dataset": credit.pk,
+                                                                 "features": ["ltv", "nope"]}},
+                 content_type="application/json")
+    assert bad.status_code == 400 and "nope" in bad.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        ok = c.post("/api/runs/", {"kind": "training", "params": {"model_type": "pd_logistic", "dataset": credit.pk,
+                                                                    "features": ["ltv", "rating", "sector"]}},
+                    content_type="application/json")
+    assert ok.status_code == 201, ok.content
+    run = Run.objects.get(kind="training")
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.params["features"] == ["ltv", "rating", "sector"]
+    assert run.params["dataset_sha256"] == credit.sha256
