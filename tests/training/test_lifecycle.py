@@ -141,3 +141,17 @@ def test_api_launch_with_a_list_of_features_and_a_bad_one(analyst, credit, djang
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.params["features"] == ["ltv", "rating", "sector"]
     assert run.params["dataset_sha256"] == credit.sha256
+
+
+def test_run_and_clone_pages_of_series_models(analyst, train, market):
+    c = Client()
+    c.force_login(analyst)
+    for model_type in ("vol_garch", "regime_hmm"):
+        run = train(owner=analyst, model_type=model_type, dataset=market.pk)
+        page = c.get(f"/runs/{run.run_id}/")
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert 'id="training-metrics"' in html and 'id="training-charts"' in html
+        assert "<script>" not in html  # data through json_script only; code from static files (CSP)
+        clone = c.get(f"/runs/{run.run_id}/clone/")
+        assert clone.status_code == 200 and 'value="return"' in clone.content.decode()
