@@ -66,12 +66,21 @@ def _store(data: bytes) -> tuple[str, str]:
 def _create(*, name: str, kind: str, fmt: str, data: bytes, frame: pd.DataFrame, source: dict, user: Any) -> Dataset:
     if not name.strip():
         raise ValidationError({"name": ["A dataset needs a name."]})
+    columns = _schema(frame)
     path, digest = _store(data)
-    with transaction.atomic():
-        return Dataset.objects.create(
-            name=name.strip()[:200], kind=kind, format=fmt, path=path, sha256=digest, size_bytes=len(data),
-            rows=len(frame), columns=_schema(frame), source=source, created_by=user,
-        )
+    try:
+        with transaction.atomic():
+            return Dataset.objects.create(
+                name=name.strip()[:200], kind=kind, format=fmt, path=path, sha256=digest, size_bytes=len(data),
+                rows=len(frame), columns=columns, source=source, created_by=user,
+            )
+    except Exception:
+        # No row, no bytes: remove what was just stored unless something else holds the same content.
+        from runs.artifacts import paths_in_use
+
+        if not paths_in_use({path}):
+            storages["artifacts"].delete(path)
+        raise
 
 
 def dataset_generate_credit(*, rows: int, seed: int, user: Any = None, name: str = "") -> Dataset:
