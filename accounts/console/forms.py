@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.password_validation import validate_password  # noqa: F401  (generated passwords pass it)
 
 from accounts import roles
 from accounts.models import User

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
