@@ -26,3 +26,25 @@ class AccountsConfig(AppConfig):
         from accounts.console.signals import on_login
 
         user_logged_in.connect(on_login, dispatch_uid="accounts.console_login")
+
+        _audit_commands_as_command()
+
+
+def _audit_commands_as_command() -> None:
+    """Every management command audits with surface "command" (cleanup_runs, import_run, api_keys, …),
+    without each command having to say so. Requests keep their own surface: the request middleware
+    sets it inside, and wins."""
+    from django.core.management.base import BaseCommand
+
+    if getattr(BaseCommand.execute, "_audit_surface", False):
+        return
+    original = BaseCommand.execute
+
+    def execute(self: BaseCommand, *args: object, **options: object) -> object:
+        from accounts.console.context import audit_context
+
+        with audit_context("command"):
+            return original(self, *args, **options)
+
+    execute._audit_surface = True  # type: ignore[attr-defined]
+    BaseCommand.execute = execute  # type: ignore[method-assign]

@@ -345,3 +345,9 @@ def test_clone_and_launch_are_audited(analyst):
     assert launch.detail["kind"] == "demo" and launch.detail["parent"] is None
     event = AuditEvent.objects.get(action="run.clone", target=clone.run_id)
     assert event.detail == {"source": source.run_id, "before": {"seed": 1}, "after": {"seed": 5}}
+
+
+def test_every_command_audits_with_surface_command(analyst):
+    call_command("create_api_key", analyst.username, "--name", "ops", stdout=StringIO())
+    event = AuditEvent.objects.get(action="api_key.create")
+    assert event.surface == "command" and event.actor_name == ""
