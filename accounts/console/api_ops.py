@@ -7,7 +7,8 @@ from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 
 from accounts import roles
 from accounts.console import caches as cache_registry
@@ -42,7 +43,16 @@ class LogsApiView(APIView):
 
     permission_classes = [permissions.IsAuthenticated, CanView]
 
-    @extend_schema(responses=inline_serializer("LogPage", {
+    @extend_schema(parameters=[
+        OpenApiParameter("source", str, description="A file of LOG_DIR (web.log by default)."),
+        OpenApiParameter("level", str, many=True, enum=list(logreader.LEVELS)),
+        OpenApiParameter("q", str, description="Text the line contains (any case)."),
+        OpenApiParameter("since", OpenApiTypes.DATETIME), OpenApiParameter("until", OpenApiTypes.DATETIME),
+        OpenApiParameter("logger", str, description="Logger name prefix."),
+        OpenApiParameter("process", str, description="Process role (web, worker, beat, command) or pid."),
+        OpenApiParameter("cursor", str, description="next_cursor of the previous page (opaque)."),
+        OpenApiParameter("limit", int), OpenApiParameter("chart", str, enum=["1"]),
+    ], responses=inline_serializer("LogPage", {
         "source": serializers.CharField(), "sources": serializers.ListField(child=serializers.CharField()),
         "results": serializers.ListField(child=serializers.JSONField()),
         "next_cursor": serializers.CharField(allow_null=True), "scanned_bytes": serializers.IntegerField(),

@@ -104,7 +104,7 @@ def _decode_cursor(cursor: str, stat: os.stat_result) -> int:
     try:
         offset, dev, ino = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         offset, dev, ino = int(offset), int(dev), int(ino)
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError):  # undecodable, not three numbers, an infinity
         raise LogError("invalid cursor") from None
     if (dev, ino) != (stat.st_dev, stat.st_ino):
         raise LogError("the log file was rotated since this page: start again from the newest lines")

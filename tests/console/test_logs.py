@@ -95,7 +95,7 @@ def test_api_filters_and_bad_input(client_for, admin_user, logs):
     assert body["next_cursor"] and body["chart"]["levels"]["ERROR"]
     older = client.get(reverse("console_ops:api_logs"), {"level": "ERROR", "limit": 3, "cursor": body["next_cursor"]}).json()
     assert older["results"][0]["run_id"] == "RUN-960"
-    for params in ({"level": "LOUD"}, {"cursor": "garbage"}, {"source": "../../etc/passwd"}, {"since": "yesterday"},
+    for params in ({"level": "LOUD"}, {"cursor": "garbage"}, {"cursor": "WzFlOTk5LDEsMV0"}, {"cursor": "W1tdXQ"}, {"source": "../../etc/passwd"}, {"since": "yesterday"},
                    {"limit": "x"}):
         assert client.get(reverse("console_ops:api_logs"), params).status_code == 400, params
 
