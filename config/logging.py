@@ -19,7 +19,9 @@ def process_role(argv: list[str] | None = None) -> str:
     words = [Path(a).name for a in argv[:4]]
     if any(w.startswith("pytest") or w == "py.test" for w in words[:2]):
         return "test"
-    if any(w == "celery" or w.startswith("celery") for w in words):
+    # `celery -A config worker`, or `python -m celery …` (argv[0] is then celery/__main__.py).
+    by_module = bool(argv) and "celery" in Path(argv[0]).parts
+    if by_module or any(w == "celery" or w.startswith("celery") for w in words):
         if "beat" in argv:
             return "beat"
         return "worker"

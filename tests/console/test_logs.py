@@ -166,3 +166,17 @@ def test_json_lines_carry_request_id_and_run_id(tmp_path, client_for, admin_user
 def test_an_unsafe_request_id_is_replaced(client_for, admin_user):
     response = client_for(admin_user).get(reverse("home"), HTTP_X_REQUEST_ID="<script>\r\nx")
     assert response["X-Request-ID"] != "<script>\r\nx" and len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize("argv,role", [
+    (["/venv/bin/celery", "-A", "config", "worker", "-Q", "celery"], "worker"),
+    (["/venv/lib/python3.11/site-packages/celery/__main__.py", "-A", "config", "worker"], "worker"),
+    (["/venv/bin/celery", "-A", "config", "beat"], "beat"),
+    (["manage.py", "runserver", "8000"], "web"),
+    (["manage.py", "health"], "command"),
+    (["/venv/bin/gunicorn", "config.wsgi"], "web"),
+])
+def test_each_process_role_has_its_file(argv, role):
+    from config.logging import process_role
+
+    assert process_role(argv) == role
