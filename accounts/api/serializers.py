@@ -9,7 +9,9 @@ from accounts.roles import Role
 
 class UserSerializer(serializers.ModelSerializer):
     roles = serializers.SerializerMethodField()
-    runs_owned = serializers.IntegerField(read_only=True, default=None)
+    runs_owned = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    # An address, or "" when none was given (the schema's email format would refuse "").
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = User
