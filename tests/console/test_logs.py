@@ -180,3 +180,16 @@ def test_each_process_role_has_its_file(argv, role):
     from config.logging import process_role
 
     assert process_role(argv) == role
+
+
+def test_log_records_carry_the_run_id_while_its_executor_works(analyst):
+    from accounts.console.logcontext import run_id_var
+    from runs.context import RunContext
+    from runs.models import Run
+
+    run = Run.objects.create(kind="demo", owner=analyst, params={})
+    record = logging.LogRecord("runs.x", logging.INFO, __file__, 1, "working", None, None)
+    with RunContext(run):
+        ContextFilter(role="worker").filter(record)
+    assert record.run_id == run.run_id and record.process_name == "worker"
+    assert run_id_var.get() is None  # reset once the executor is done
