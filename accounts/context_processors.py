@@ -18,6 +18,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "launch": roles.can_launch_run(user),
             "admin": user.is_staff,
             "finops_batches": roles.can_view_finops_batches(user),
+            "finops_costs": roles.can_view_finops_costs(user),
             "api_docs": True,
             "roles": roles.roles_of(user),
             # The Console menu: users, roles and audit for governance; everyone has their own API keys.

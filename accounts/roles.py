@@ -82,7 +82,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
                                                           "currency") for action in ("view", "add", "change", "delete")),
         "finops_admin.view_costreading",
     ),
-    Role.FINOPS_USER: (),
+    # The cost views (dashboard, drill-down, rankings, history, their API): read only.
+    Role.FINOPS_USER: ("finops_admin.view_costreading",),
 }
 
 
@@ -209,6 +210,14 @@ def can_view_finops_batches(user: _User | None) -> bool:
 def can_trigger_finops_batch(user: _User | None) -> bool:
     """Launch or reprocess a FinOps batch: needs to see the section as well."""
     return _has(user, VIEW_FINOPS_BATCHES) and _has(user, TRIGGER_FINOPS_BATCH)
+
+
+VIEW_FINOPS_COSTS = "finops_admin.view_costreading"
+
+
+def can_view_finops_costs(user: _User | None) -> bool:
+    """FinOps cost views (pages, API, menu): finops_user, finops_admin, admin, or whoever is granted it."""
+    return _has(user, VIEW_FINOPS_COSTS)
 
 
 def can_manage_finops_catalogue(user: _User | None, action: str = "change", model: str = "application") -> bool:

@@ -25,6 +25,8 @@ urlpatterns = [
     path("models/", include("simulations.registry.urls")),
     path("api/models/", include("simulations.registry.api_urls")),
     path("finops/admin/runs/", include("finops_admin.urls")),
+    path("finops/", include("finops_admin.cost_urls")),
+    path("api/finops/costs/", include("finops_admin.cost_api_urls")),
     path("api/finops/admin/runs/", include("finops_admin.api.urls")),
     # Operations: console › health, logs, caches, their API, and /healthz for load balancers.
     path("healthz", healthz, name="healthz"),

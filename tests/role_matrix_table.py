@@ -36,6 +36,7 @@ REGISTRY = (ADMIN, ML)  # register versions, move aliases, archive, edit model c
 CONSOLE_VIEW = (ADMIN, GOV, ML)  # health, logs, caches: read
 CONSOLE_MANAGE = (ADMIN, ML)  # caches: clear, evict
 FINOPS_SECTION = (ADMIN, FINOPS_ADMIN)  # FinOps › Admin › Batch Runs: pages and API
+FINOPS_COSTS = (ADMIN, FINOPS_ADMIN, FINOPS_USER)  # FinOps cost views (dashboard … history): pages and API
 
 # Answers.
 OK = frozenset({200})
@@ -190,6 +191,10 @@ EXPECTED: dict[str, Entry] = {
     "api-finops-run": {"GET": api(FINOPS_SECTION)},
     "api-finops-run-logs": {"GET": api(FINOPS_SECTION)},
     "api-finops-reprocess": {"POST": api(FINOPS_SECTION, ACTED)},
+    # FinOps cost views (pages and API): finops_user, finops_admin and admin read them.
+    **{f"finops_costs:{name}": {"GET": page(FINOPS_COSTS)}
+       for name in ("dashboard", "domain", "family", "application", "rankings", "history")},
+    **{f"api-finops-costs-{name}": {"GET": api(FINOPS_COSTS)} for name in ("totals", "breakdown", "rankings", "history")},
     # Console (pages and API): users, roles and the audit trail for GOVERN; everyone manages their own
     # API keys. The user in URLs is the viewer persona; the key is the analyst's (hidden, 404, to those
     # who may not manage it). An empty deactivate/restore lacks its confirmation (400); an empty edit
