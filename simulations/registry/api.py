@@ -168,7 +168,7 @@ class ModelDetailApi(APIView):
             return _invalid(exc)
         return Response(ModelSerializer(selectors.model_get(request.user, model_name)).data)
 
-    @extend_schema(responses={200: ModelSerializer},
+    @extend_schema(responses={200: ModelSerializer, 409: OpenApiResponse(description="Archived already.")},
                    summary="Archive a model (kept, its aliases removed, no longer scored)")
     def delete(self, request: Request, model_name: str) -> Response:
         model = selectors.model_get(request.user, model_name)
