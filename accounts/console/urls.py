@@ -17,5 +17,5 @@ urlpatterns = [
     path("audit/csv/", views.AuditCsvView.as_view(), name="audit_csv"),
     path("sessions/", views.SessionsView.as_view(), name="sessions"),
     path("users/<int:user_id>/sessions/end/", views.UserSessionsEndView.as_view(), name="user_sessions_end"),
-    path("settings/", views.SettingsView.as_view(), name="settings"),
+    path("preferences/", views.SettingsView.as_view(), name="settings"),
 ]
