@@ -45,6 +45,11 @@ def _sample(world: Any) -> list[tuple[str, str]]:
         ("simulations:compute", "/simulations/compute/"),
         ("admin:index", "/admin/"),
         ("admin:runs_run_changelist", "/admin/runs/run/"),
+        ("finops_admin:batch_list", "/finops/admin/runs/"),
+        ("finops_admin:batch_detail", f"/finops/admin/runs/{world.finops_run.run_id}/"),
+        ("finops_admin:batch_launch", "/finops/admin/runs/launch/"),
+        ("finops_admin:batch_reprocess", f"/finops/admin/runs/{world.finops_run.run_id}/reprocess/"),
+        ("admin:finops_admin_batchrun_changelist", "/admin/finops_admin/batchrun/"),
     ]
     return pages
 
