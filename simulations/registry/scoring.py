@@ -155,19 +155,31 @@ class Scored:
 
 
 def score(version: ModelVersion, frame: pd.DataFrame) -> Scored:
+    from threadpoolctl import threadpool_limits
+
     fitted = fitted_for(version)
     check_frame(fitted, frame)
     try:
-        predictions = [_plain(v) for v in fitted.predict(frame)]
-        probabilities = classes = None
-        if fitted.model_type != "vol_garch":
-            proba = fitted.predict_proba(frame)
-            probabilities = [[round(float(p), 6) for p in row] for row in proba]
-            # The fitted model's own labels (same type as the predictions); the metadata's as a fallback.
-            labels = getattr(fitted._model, "classes_", None)
-            if labels is None:
-                labels = getattr(fitted._model, "classes", None) or fitted.classes
-            classes = [_plain(c) for c in labels]
+        # One native thread: a web process serves requests on threads already, and more
+        # OpenMP threads than cores made a 10k-row gradient-boosting batch several times slower.
+        with threadpool_limits(limits=int(getattr(settings, "REGISTRY_PREDICT_THREADS", 1))):
+            probabilities = classes = None
+            if fitted.model_type == "vol_garch":
+                predictions = [_plain(v) for v in fitted.predict(frame)]
+            else:
+                proba = fitted.predict_proba(frame)
+                probabilities = [[round(float(p), 6) for p in row] for row in proba]
+                # The fitted model's own labels (same type as the predictions); the metadata's as a fallback.
+                labels = getattr(fitted._model, "classes_", None)
+                if labels is None:
+                    labels = getattr(fitted._model, "classes", None) or fitted.classes
+                classes = [_plain(c) for c in labels]
+                if fitted.model_type == "regime_hmm":
+                    # The HMM's labels are its Viterbi path, not the per-day most probable state.
+                    predictions = [_plain(v) for v in fitted.predict(frame)]
+                else:
+                    # A scikit-learn classifier's predict is the arg-max of predict_proba: computed once.
+                    predictions = [classes[i] for i in np.asarray(proba).argmax(axis=1)]
     except (ValueError, TypeError) as exc:
         raise ScoringError(f"the batch cannot be scored by {version.model.name} v{version.number}: {exc}") from None
     return Scored(version=version, predictions=predictions, classes=classes, probabilities=probabilities)
