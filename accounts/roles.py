@@ -164,11 +164,23 @@ def can_delete_some_runs(user: _User | None) -> bool:
     return _has(user, DELETE_ANY_RUN) or _has(user, DELETE_OWN_RUN)
 
 
+# Each run kind's launch permission, registered by the run core as kinds register, so that
+# "may stop their own run" follows who may launch that kind (a FinOps batch is launched with
+# finops_admin.trigger_batchrun, not runs.launch_run) without this module importing runs.
+_KIND_LAUNCH_PERMISSIONS: dict[str, str] = {}
+
+
+def register_launch_permission(kind: str, permission: str) -> None:
+    _KIND_LAUNCH_PERMISSIONS[kind] = permission
+
+
 def can_cancel_run(user: _User | None, run: _Owned) -> bool:
-    """Owners may stop their own runs; operators may stop any."""
+    """Owners may stop their own runs if they may still launch runs of that kind; operators
+    may stop any."""
     if _has(user, CANCEL_ANY_RUN):
         return True
-    return _has(user, LAUNCH_RUNS) and run.owner_id is not None and run.owner_id == user.id
+    permission = _KIND_LAUNCH_PERMISSIONS.get(getattr(run, "kind", ""), LAUNCH_RUNS)
+    return _has(user, permission) and run.owner_id is not None and run.owner_id == user.id
 
 
 def can_cleanup_runs(user: _User | None) -> bool:

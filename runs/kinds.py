@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from django import forms
 
+from accounts.roles import register_launch_permission
+
 if TYPE_CHECKING:
     from runs.context import RunContext
     from runs.models import Run
@@ -49,6 +51,7 @@ def register(kind: RunKind) -> RunKind:
     if kind.name in _REGISTRY and _REGISTRY[kind.name] is not kind:
         raise ValueError(f"Run kind {kind.name!r} is already registered")
     _REGISTRY[kind.name] = kind
+    register_launch_permission(kind.name, kind.launch_permission)
     return kind
 
 
