@@ -298,3 +298,22 @@ def test_a_granted_permission_opens_the_views_to_another_role(loaded, client_for
     assert client_for(analyst).get("/finops/").status_code == 403
     analyst.user_permissions.add(Permission.objects.get(codename="view_costreading", content_type__app_label="finops_admin"))
     assert client_for(analyst).get("/finops/").status_code == 200
+
+
+# ---------------------------------------------------------------------------
+# Only the aggregates are read on a page load
+# ---------------------------------------------------------------------------
+def test_pages_and_api_never_read_the_readings_table(loaded, client_for, finops_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(finops_user)
+    family = Family.objects.filter(domain__code="open").first()
+    urls = [*PAGES, "/finops/domains/?domain=open", f"/finops/families/?family={family.pk}",
+            "/finops/rankings/?by=change_pct&level=family", "/finops/history/?compare_start=2025-11",
+            "/finops/?export=domains", *APIS, "/api/finops/costs/breakdown/?level=application&domain=open"]
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        assert not [q["sql"] for q in queries if "finops_costreading" in q["sql"]], url
+        assert len(queries) <= 24, (url, len(queries))  # a fixed handful, whatever the volume
