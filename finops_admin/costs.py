@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db.models import ExpressionWrapper, F, FloatField, Max, Sum, Value
 from django.http import Http404
 
 from finops_admin.models import (
@@ -317,10 +317,10 @@ def rankings(*, period: date, by: str = "cost", level: str = "application", doma
         elif by == "change":
             items = list(qs.order_by("-change", "application_id")[:limit])
         else:
-            # Relative change needs a previous cost; computed over the month's (bounded) rows.
-            items = [r for r in qs.filter(previous_effective_cost__gt=0)]
-            items.sort(key=lambda r: (-(r.change / r.previous_effective_cost), r.application_id))
-            items = items[:limit]
+            # Relative change needs a previous cost; ordered by the database (1.0 * keeps SQLite off integer division).
+            ratio = ExpressionWrapper(Value(1.0) * F("change") / F("previous_effective_cost"), output_field=FloatField())
+            items = list(qs.filter(previous_effective_cost__gt=0).annotate(ratio=ratio)
+                         .order_by("-ratio", "application_id")[:limit])
         out = []
         for i, r in enumerate(items, 1):
             _, pct = change(r.effective_cost, r.previous_effective_cost)
