@@ -50,15 +50,24 @@ class ConsoleSessionMiddleware:
 
         from accounts.console.sessions import PREFS_SESSION_KEY, session_record
 
+        from django.db import InterfaceError, OperationalError
+
+        from config.database_errors import database_unavailable
+
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            session_record(request=request)
-            zone = (request.session.get(PREFS_SESSION_KEY) or {}).get("time_zone")
-            if zone:
-                try:
-                    timezone.activate(zoneinfo.ZoneInfo(zone))
-                except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                    timezone.deactivate()
+        try:
+            # Reading the signed-in user and the session is the first database access of a
+            # request: a lost database here is the same 503 a view would give.
+            if user is not None and user.is_authenticated:
+                session_record(request=request)
+                zone = (request.session.get(PREFS_SESSION_KEY) or {}).get("time_zone")
+                if zone:
+                    try:
+                        timezone.activate(zoneinfo.ZoneInfo(zone))
+                    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                        timezone.deactivate()
+        except (OperationalError, InterfaceError) as exc:
+            return database_unavailable(request, exc)
         try:
             return self.get_response(request)
         finally:

@@ -36,10 +36,16 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
-        if request.path.startswith("/api/"):
-            response: HttpResponse = JsonResponse({"detail": MESSAGE}, status=503)
-        else:
-            response = HttpResponse(PAGE, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return database_unavailable(request, exception)
+
+
+def database_unavailable(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 503 answer, also for middleware that reads the database before any view runs
+    (the signed-in user, the session): process_exception only sees what views raise."""
+    logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": MESSAGE}, status=503)
+    else:
+        response = HttpResponse(PAGE, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
