@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import BasePermission
@@ -22,6 +22,10 @@ from finops_admin.models import Domain
 
 MONTH = OpenApiParameter("month", str, description="YYYY-MM; the last month loaded when absent.")
 DOMAIN = OpenApiParameter("domain", str, description="A domain code (e.g. public): only that domain.")
+
+
+# Before the first batch has loaded any cost, or for a family or application that does not exist.
+NO_COSTS = OpenApiResponse(description="No costs loaded yet, or no such family or application.")
 
 
 class CanViewCosts(BasePermission):
@@ -72,7 +76,7 @@ TOTALS = inline_serializer("FinopsCostTotals", {
 
 
 class CostTotalsView(_CostView):
-    @extend_schema(parameters=[MONTH, DOMAIN], responses={200: TOTALS}, summary="Total cost of a month")
+    @extend_schema(parameters=[MONTH, DOMAIN], responses={200: TOTALS, 404: NO_COSTS}, summary="Total cost of a month")
     def get(self, request: Request) -> Response:
         """Billed and effective cost of a month, with the change against the previous month and a year before."""
         t = costs.month_totals(period=_month(request, default=costs.latest_period()), domain=_domain(request))
@@ -106,7 +110,7 @@ class CostBreakdownView(_CostView):
                     OpenApiParameter("level", str, enum=list(costs.LEVELS), description="domain (default), family or application."),
                     OpenApiParameter("family", int, description="A family id: its applications (level application)."),
                     OpenApiParameter("sort", str, description="name, effective, billed, share, change, change_pct; '-' for descending.")],
-        responses={200: BREAKDOWN}, summary="Cost by domain, family or application",
+        responses={200: BREAKDOWN, 404: NO_COSTS}, summary="Cost by domain, family or application",
     )
     def get(self, request: Request) -> Response:
         """Children at a level for a month: cost, share, month-over-month change, a 12-month series."""
@@ -148,7 +152,7 @@ class CostRankingsView(_CostView):
                     OpenApiParameter("by", str, enum=list(costs.RANKINGS), description="cost (default), change (amount) or change_pct."),
                     OpenApiParameter("level", str, enum=["application", "family"]),
                     OpenApiParameter("top", int, enum=list(costs.TOP_N), description="How many (default 10).")],
-        responses={200: RANKING}, summary="Applications or families ranked",
+        responses={200: RANKING, 404: NO_COSTS}, summary="Applications or families ranked",
     )
     def get(self, request: Request) -> Response:
         """Ranked by cost, by absolute or by relative month-over-month change."""
@@ -189,7 +193,7 @@ class CostHistoryView(_CostView):
                     OpenApiParameter("level", str, enum=list(costs.LEVELS)),
                     OpenApiParameter("key", str, many=True,
                                      description="Domain codes, family ids or application codes (every domain when absent).")],
-        responses={200: HISTORY}, summary="Cost by month over a range",
+        responses={200: HISTORY, 404: NO_COSTS}, summary="Cost by month over a range",
     )
     def get(self, request: Request) -> Response:
         """Effective cost per month of a range, for each selected domain, family or application."""
