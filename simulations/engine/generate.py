@@ -19,7 +19,7 @@ Rows come in blocks, one per product, in catalogue order; ``position_id`` is
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -502,13 +502,20 @@ class _Filler:
 # ===========================================================================
 
 
-def generate_portfolio(seed: int, n_positions: int, config: SimulationConfig = DEFAULT_CONFIG) -> pd.DataFrame:
+def generate_portfolio(
+    seed: int,
+    n_positions: int,
+    config: SimulationConfig = DEFAULT_CONFIG,
+    *,
+    between_blocks: Callable[[], None] | None = None,
+) -> pd.DataFrame:
     """Draw a balance sheet of ``n_positions`` rows in the positions format.
 
     The frame is already canonical (what :func:`validate_positions` returns).
     On-balance asset notionals add up to ``config.total_assets_eur``, and
     funding plus the capital rows add up to the same amount, to within cents
-    per row.
+    per row. ``between_blocks`` is called after each product block: a caller
+    stops a long draw there (a cancel) by raising; the draws are the same either way.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -523,4 +530,6 @@ def generate_portfolio(seed: int, n_positions: int, config: SimulationConfig = D
     for block in blocks:
         filler.fill(block, slice(start, start + block.count))
         start += block.count
+        if between_blocks is not None:
+            between_blocks()
     return columns.frame()

@@ -213,7 +213,8 @@ def _compute(
         _chunks_offer(ctx, chunks)
 
     progress(2, f"Generating {n:,} positions (seed {spec.seed})")
-    positions = generate_portfolio(spec.seed, n, spec.config)
+    # A cancel lands between product blocks, not only after the whole book is drawn.
+    positions = generate_portfolio(spec.seed, n, spec.config, between_blocks=ctx.check_cancelled)
     progress(15, "Computing RWA, LCR, NSFR, capital and leverage")
     result = compute_metrics(positions, spec.config.capital_stack(), spec.settings)
     outcome = (result.summary, result.capital, result.lcr, result.nsfr)

@@ -139,3 +139,26 @@ FUNDING_PRODUCTS = {
     "corporate_deposit", "fi_funding", "secured_funding", "long_term_debt", "derivative_liability",
     "capital_cet1", "capital_at1", "capital_tier2",
 }
+
+
+def test_between_blocks_is_called_per_block_and_leaves_the_draws_unchanged():
+    calls: list[int] = []
+    with_hook = generate_portfolio(7, 3_000, between_blocks=lambda: calls.append(1))
+    assert len(calls) > 10  # one call per product block
+    pd.testing.assert_frame_equal(with_hook, generate_portfolio(7, 3_000))
+
+
+def test_raising_between_blocks_stops_the_draw():
+    class Stop(Exception):
+        pass
+
+    seen: list[int] = []
+
+    def stop_after_two() -> None:
+        seen.append(1)
+        if len(seen) == 2:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        generate_portfolio(7, 3_000, between_blocks=stop_after_two)
+    assert len(seen) == 2
