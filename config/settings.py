@@ -71,6 +71,8 @@ LOCAL_APPS = [
     "runs",
     "simulations",
     "finops_admin",
+    "tracking",
+    "projects",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -246,6 +248,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # ---------------------------------------------------------------------------
 # A RUNNING run whose heartbeat is older than this is failed by the reaper.
 RUN_HEARTBEAT_TIMEOUT = env_int("RUN_HEARTBEAT_TIMEOUT", 120, minimum=2)
+# A tracked run (MLflow-compatible API) beats only when its client calls: a client silent this
+# long is presumed gone and its run failed. MLflow clients send no heartbeat, and an epoch may be long.
+TRACKED_RUN_HEARTBEAT_TIMEOUT = env_int("TRACKED_RUN_HEARTBEAT_TIMEOUT", 24 * 3600, minimum=2)
 # How often an executing run refreshes its heartbeat at the least.
 RUN_HEARTBEAT_INTERVAL = env_float("RUN_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
 RUN_REAPER_INTERVAL = env_int("RUN_REAPER_INTERVAL", 30, minimum=1)
@@ -273,6 +278,11 @@ CELERY_BEAT_SCHEDULE = {
 RUN_IMPORT_MAX_BYTES = env_int("RUN_IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 RUN_IMPORT_MAX_MEMBERS = env_int("RUN_IMPORT_MAX_MEMBERS", 64, minimum=3)
 RUN_IMPORT_MAX_RATIO = env_int("RUN_IMPORT_MAX_RATIO", 200, minimum=2)
+# Projects: an editing lock idle this long is free for the next member; a project bundle holds
+# its runs' bundles and its datasets' Parquet files, so it gets its own limits.
+PROJECT_LOCK_IDLE_SECONDS = env_int("PROJECT_LOCK_IDLE_SECONDS", 900, minimum=1)
+PROJECT_IMPORT_MAX_BYTES = env_int("PROJECT_IMPORT_MAX_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024)
+PROJECT_IMPORT_MAX_MEMBERS = env_int("PROJECT_IMPORT_MAX_MEMBERS", 10_000, minimum=3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # form fields (not files) held in memory, at most
 # Uploaded files above this size are spooled to temporary files, never held in
 # memory; each upload endpoint's own limit is enforced before and while reading.
