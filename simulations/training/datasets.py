@@ -13,7 +13,7 @@ from django.core.files.storage import storages
 from django.db import transaction
 
 from simulations.training import data as dgp
-from simulations.training.models import Dataset, DatasetFormat, DatasetKind
+from simulations.training.models import Dataset, DatasetFormat, DatasetKind, DatasetSourceFormat
 
 # Distinct values kept in the schema per column (enough to tell a one-class target).
 DISTINCT_CAP = 50
@@ -63,17 +63,39 @@ def _store(data: bytes) -> tuple[str, str]:
     return path, digest
 
 
+def dataset_version_create(**fields: Any) -> Dataset:
+    """Store the row of the next version of `fields["name"]` (1 for a new name).
+
+    Two uploads under one name at once would pick the same number; the
+    (name, version) constraint refuses the second, which then takes the next.
+    """
+    from django.db import IntegrityError
+    from django.db.models import Max
+
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                latest = Dataset.objects.filter(name=fields["name"]).aggregate(v=Max("version"))["v"] or 0
+                return Dataset.objects.create(version=latest + 1, **fields)
+        except IntegrityError:
+            if not Dataset.objects.filter(name=fields["name"]).exists():
+                raise
+    raise IntegrityError(f"could not number a new version of {fields['name']!r}: too many uploads at once")
+
+
 def _create(*, name: str, kind: str, fmt: str, data: bytes, frame: pd.DataFrame, source: dict, user: Any) -> Dataset:
     if not name.strip():
         raise ValidationError({"name": ["A dataset needs a name."]})
     columns = _schema(frame)
     path, digest = _store(data)
     try:
-        with transaction.atomic():
-            return Dataset.objects.create(
-                name=name.strip()[:200], kind=kind, format=fmt, path=path, sha256=digest, size_bytes=len(data),
-                rows=len(frame), columns=columns, source=source, created_by=user,
-            )
+        return dataset_version_create(
+            name=name.strip()[:200], kind=kind, format=fmt, path=path, sha256=digest, size_bytes=len(data),
+            rows=len(frame), columns=columns, source=source, created_by=user,
+            source_format=DatasetSourceFormat.GENERATED if kind == DatasetKind.GENERATED else fmt,
+            source_filename=str(source.get("filename", ""))[:255],
+            source_size_bytes=None if kind == DatasetKind.GENERATED else len(data),
+        )
     except Exception:
         # No row, no bytes: remove what was just stored unless something else holds the same content.
         from runs.artifacts import paths_in_use
