@@ -70,9 +70,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         MANAGE_CONSOLE,
         "simulations.train_model",
         "simulations.manage_registry",
+        "projects.add_project",
+        "projects.change_project",
     ),
     # Analysts may train models too (the training run kind); promoting in a registry stays with ml_admin.
-    Role.ANALYST: (VIEW_RUNS, LAUNCH_RUNS, ANNOTATE_RUNS, IMPORT_RUNS, DELETE_OWN_RUN, "simulations.train_model"),
+    Role.ANALYST: (VIEW_RUNS, LAUNCH_RUNS, ANNOTATE_RUNS, IMPORT_RUNS, DELETE_OWN_RUN, "simulations.train_model",
+                   "projects.add_project", "projects.change_project"),
     Role.VIEWER: (VIEW_RUNS,),
     Role.FINOPS_ADMIN: (
         "finops_admin.view_batchrun",
@@ -127,6 +130,23 @@ def can_view_datasets(user: _User | None) -> bool:
 def can_train_models(user: _User | None) -> bool:
     """Launch training runs and upload datasets: ml_admin, admin and analysts."""
     return _has(user, VIEW_RUNS) and _has(user, TRAIN_MODELS)
+
+
+def can_edit_datasets(user: _User | None) -> bool:
+    """Upload datasets (a new name or a new version of one) and edit their descriptions: analysts,
+    ml_admin and admin, who hold the training permission since datasets feed training. A project's
+    membership and lock are checked on top of this by the datasets services."""
+    return _has(user, VIEW_RUNS) and _has(user, TRAIN_MODELS)
+
+
+def can_edit_dataset(user: _User | None, dataset: Any) -> bool:
+    """Edit this dataset (its description); the same people as `can_edit_datasets`."""
+    return can_edit_datasets(user)
+
+
+def can_delete_dataset(user: _User | None, dataset: Any) -> bool:
+    """Delete a dataset version: admin only (runs that read it keep its id and checksum)."""
+    return _has(user, VIEW_RUNS) and _has(user, "simulations.delete_dataset")
 
 
 def can_view_registry(user: _User | None) -> bool:
@@ -205,6 +225,58 @@ def can_change_comparison(user: _User | None, comparison: _Owned) -> bool:
     if _has(user, DELETE_ANY_RUN):
         return True
     return _has(user, ANNOTATE_RUNS) and comparison.owner_id is not None and comparison.owner_id == user.id
+
+
+# ---------------------------------------------------------------------------
+# Projects (experiments, datasets and runs grouped; edited under an exclusive lock)
+# ---------------------------------------------------------------------------
+ADD_PROJECT = "projects.add_project"
+CHANGE_PROJECT = "projects.change_project"
+MANAGE_ALL_PROJECTS = "projects.manage_all_projects"
+
+
+class _Membered(Protocol):
+    owner_id: Any
+
+    def has_member(self, user: Any) -> bool: ...
+
+
+def can_view_projects(user: _User | None) -> bool:
+    """Projects, their experiments, datasets, timeline and bundles are read by whoever reads runs."""
+    return _has(user, VIEW_RUNS)
+
+
+def can_create_project(user: _User | None) -> bool:
+    """Analysts, ml_admin and admin create projects (and become their owner and first member)."""
+    return _has(user, VIEW_RUNS) and _has(user, ADD_PROJECT)
+
+
+def can_edit_project(user: _User | None, project: _Membered) -> bool:
+    """Edit metadata, members, experiments, datasets, and file runs: members who may edit projects
+    at all; admin edits every project. Editing also needs the project's lock (projects.services)."""
+    if _has(user, MANAGE_ALL_PROJECTS):
+        return True
+    return _has(user, VIEW_RUNS) and _has(user, CHANGE_PROJECT) and project.has_member(user)
+
+
+def can_edit_some_projects(user: _User | None) -> bool:
+    """May the user edit any project at all (its own memberships aside)? Surfaces show edit controls on it."""
+    return _has(user, MANAGE_ALL_PROJECTS) or (_has(user, VIEW_RUNS) and _has(user, CHANGE_PROJECT))
+
+
+def can_edit_every_project(user: _User | None) -> bool:
+    """Admin edits every project, member or not."""
+    return _has(user, MANAGE_ALL_PROJECTS)
+
+
+def can_break_project_lock(user: _User | None) -> bool:
+    """Only an admin breaks another member's editing lock (audited)."""
+    return _has(user, MANAGE_ALL_PROJECTS)
+
+
+def can_import_projects(user: _User | None) -> bool:
+    """A project bundle creates a project and imports runs: whoever may do both."""
+    return can_create_project(user) and _has(user, IMPORT_RUNS)
 
 
 # ---------------------------------------------------------------------------

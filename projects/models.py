@@ -5,6 +5,9 @@ tables are not changed: a run is filed under a project through RunPlacement.
 """
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -14,6 +17,7 @@ from django.utils import timezone
 class Project(models.Model):
     """A named piece of work with an owner and members, holding experiments, datasets and runs."""
 
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Identity kept across export and import.")
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
@@ -34,6 +38,12 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def has_member(self, user: Any) -> bool:
+        """Is `user` one of the members (the owner is made the first member on creation)?"""
+        if not getattr(user, "is_authenticated", False):
+            return False
+        return self.members.filter(user_id=user.pk).exists()
 
 
 class ProjectMember(models.Model):
@@ -61,6 +71,7 @@ class Experiment(models.Model):
 
     Status = ExperimentStatus
 
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Identity kept across export and import.")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="experiments")
     name = models.CharField(max_length=120)
     purpose = models.TextField(blank=True)

@@ -98,6 +98,12 @@ def bounded_values(value: object) -> None:
         )
 
 
+def _projects_model(name: str):
+    from django.apps import apps
+
+    return apps.get_model("projects", name)
+
+
 class RunFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     # distinct=False: these are plain columns, no join can repeat a row, and DISTINCT
@@ -113,6 +119,16 @@ class RunFilter(django_filters.FilterSet):
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner")
     parent = django_filters.CharFilter(field_name="parent__run_id", label="Parent run id")
     period = django_filters.ChoiceFilter(choices=PERIOD_CHOICES, method="filter_period", label="Period")
+    # Where a run is filed (projects.RunPlacement, one row per run); the querysets are read
+    # when the form is built, so this module imports nothing of the projects app.
+    project = django_filters.ModelChoiceFilter(
+        field_name="placement__project", queryset=lambda request: _projects_model("Project").objects.all(),
+        label="Project", help_text="A project's id: its runs only.",
+    )
+    experiment = django_filters.ModelChoiceFilter(
+        field_name="placement__experiment", queryset=lambda request: _projects_model("Experiment").objects.all(),
+        label="Experiment", help_text="An experiment's id: its runs only.",
+    )
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
     ordering = StableOrderingFilter(fields=SORTABLE)
