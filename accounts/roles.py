@@ -203,6 +203,20 @@ def can_cancel_run(user: _User | None, run: _Owned) -> bool:
     return _has(user, permission) and run.owner_id is not None and run.owner_id == user.id
 
 
+def can_track_runs(user: _User | None) -> bool:
+    """Create runs through the MLflow-compatible tracking API (and experiments for them):
+    whoever may see and launch runs."""
+    return _has(user, VIEW_RUNS) and _has(user, LAUNCH_RUNS)
+
+
+def can_log_to_run(user: _User | None, run: _Owned) -> bool:
+    """Log metrics, parameters and tags into a tracked run, or end it: its owner (the client
+    that created it), or an operator who may delete any run."""
+    if not can_track_runs(user):
+        return False
+    return _has(user, DELETE_ANY_RUN) or (run.owner_id is not None and run.owner_id == user.id)
+
+
 def can_cleanup_runs(user: _User | None) -> bool:
     return _has(user, CLEANUP_RUNS)
 

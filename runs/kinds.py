@@ -41,6 +41,12 @@ class RunKind:
     # What an imported run of this kind must hold for its pages, report and clones to work,
     # checked on the stored bytes inside the import's transaction: a list of problems, empty if fine.
     validate_import: Callable[["Run"], list[str]] | None = None
+    # False for runs created and driven by their own client (the MLflow-compatible tracking
+    # API): they are never launched from a form or queued for a worker.
+    launchable: bool = True
+    # Seconds without a heartbeat before the reaper fails a RUNNING run of this kind
+    # (None: RUN_HEARTBEAT_TIMEOUT). A tracked run beats only when its client calls.
+    heartbeat_timeout: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -74,4 +80,7 @@ def kinds_visible_to(user: Any) -> list[str]:
 def kinds_launchable_by(user: Any) -> list[RunKind]:
     if not getattr(user, "is_authenticated", False):
         return []
-    return [k for k in all_kinds() if user.has_perm(k.view_permission) and user.has_perm(k.launch_permission)]
+    return [
+        k for k in all_kinds()
+        if k.launchable and user.has_perm(k.view_permission) and user.has_perm(k.launch_permission)
+    ]

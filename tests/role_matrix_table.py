@@ -178,6 +178,18 @@ EXPECTED: dict[str, Entry] = {
     "api-simulations-run-report": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
     "api-simulations-run-file": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
     "api-training-datasets": {"GET": api(SEE_RUNS), "POST": api(TRAIN, ACTED)},
+    # The MLflow-compatible tracking API (MLflow's error shape): reads for whoever sees runs, writes for
+    # whoever launches them. Sent bare: a read without its id is refused (400), an empty runs/create
+    # creates a run in the Default experiment, a write without its run is refused (400).
+    "mlflow:experiments-search": {"GET": api(SEE_RUNS), "POST": api(SEE_RUNS)},
+    "mlflow:experiments-get": {"GET": api(SEE_RUNS, frozenset({400}))},
+    "mlflow:experiments-get-by-name": {"GET": api(SEE_RUNS, frozenset({400}))},
+    "mlflow:experiments-create": {"POST": api(LAUNCH, ACTED)},
+    "mlflow:runs-search": {"POST": api(SEE_RUNS, frozenset({400}))},
+    "mlflow:runs-get": {"GET": api(SEE_RUNS, frozenset({400}))},
+    "mlflow:metrics-get-history": {"GET": api(SEE_RUNS, frozenset({400}))},
+    **{f"mlflow:runs-{name}": {"POST": api(LAUNCH, ACTED)}
+       for name in ("create", "update", "log-batch", "log-metric", "log-parameter", "set-tag", "delete-tag")},
     # FinOps › Admin › Batch Runs (pages and API): finops_admin and admin only; finops_user never.
     # Empty POSTs: a launch takes every default (a batch of the current and previous months), a reprocess
     # page re-runs the crawl's run (302 to the new run), the reprocess API refuses the missing run_id (400).

@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts import roles
@@ -22,7 +22,7 @@ from accounts.services import audit_record
 from runs.artifacts import artifacts_checksum
 from runs.context import MAX_LOG_MESSAGE, RunCancelled, RunContext, RunFenced, db_retry
 from runs.hashing import canonicalize, params_hash
-from runs.kinds import RunKind, get_kind
+from runs.kinds import RunKind, all_kinds, get_kind
 from runs.models import LogLevel, Run, RunArtifact, RunDaySequence, RunLog, RunStatus, RunTrigger, Tag
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ def run_create(
         raise PermissionDenied(f"You may not launch {run_kind.label} runs.")
     if trigger not in RunTrigger.values:
         raise ValidationError({"trigger": [f"unknown trigger {trigger!r}"]})
+    if enqueue and not run_kind.launchable:
+        raise ValidationError({"kind": [f"{run_kind.label} runs are created by their own client, not launched."]})
     cleaned = run_validate_params(kind=run_kind, params=params)
     seed = cleaned.get(run_kind.seed_param) if run_kind.seed_param else None
     run = Run.objects.create(
@@ -342,10 +344,16 @@ def runs_reap_stale(*, now: Any = None) -> list[Run]:
     between is left alone.
     """
     now = now or timezone.now()
-    timeout = settings.RUN_HEARTBEAT_TIMEOUT
-    stale = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=timeout))
+    default_timeout = settings.RUN_HEARTBEAT_TIMEOUT
+    # Kinds with a timeout of their own (a tracked run beats only when its client calls).
+    own = {kind.name: kind.heartbeat_timeout for kind in all_kinds() if kind.heartbeat_timeout is not None}
+    overdue = Q(heartbeat_at__lt=now - timedelta(seconds=default_timeout)) & ~Q(kind__in=list(own))
+    for name, seconds in own.items():
+        overdue |= Q(kind=name, heartbeat_at__lt=now - timedelta(seconds=seconds))
+    stale = Run.objects.filter(overdue, status=RunStatus.RUNNING)
     reaped = []
     for run in stale:
+        timeout = own.get(run.kind, default_timeout)
         silent = (now - run.heartbeat_at).total_seconds()
         error = (
             f"No heartbeat for {silent:.0f} s (limit {timeout} s) from attempt {run.attempt} on "
