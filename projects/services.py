@@ -73,7 +73,7 @@ def _current_lock(project: Project) -> ProjectLock | None:
     return ProjectLock.objects.select_related("holder", "project").filter(project=project).first()
 
 
-def _hold(project: Project, actor: Any) -> None:
+def lock_hold(project: Project, actor: Any) -> None:
     """Make sure `actor` holds the lock now (taking a free or expired one, renewing their own).
 
     Called inside the edit's transaction, so a refused edit changes nothing and a
@@ -161,7 +161,7 @@ def project_create(*, actor: Any, name: str, description: str = "", members: Ite
         detail={"name": name, "members": sorted(u.get_username() for u in people.values())},
     )
     if actor is not None:
-        _hold(project, actor)
+        lock_hold(project, actor)
     return project
 
 
@@ -172,7 +172,7 @@ def project_update(*, actor: Any, project: Project, changes: dict[str, Any]) -> 
     unknown = set(changes) - {"name", "description"}
     if unknown:
         raise ValidationError({"__all__": [f"Cannot change {', '.join(sorted(unknown))} here."]})
-    _hold(project, actor)
+    lock_hold(project, actor)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     if "name" in changes:
@@ -199,7 +199,7 @@ def project_update(*, actor: Any, project: Project, changes: dict[str, Any]) -> 
 def project_delete(*, actor: Any, project: Project) -> None:
     """Delete a project with its experiments and placements (its runs and datasets stay)."""
     _require_edit(project, actor)
-    _hold(project, actor)
+    lock_hold(project, actor)
     target, name = target_of(project), project.name
     placed = project.placements.count()
     project.delete()
@@ -209,7 +209,7 @@ def project_delete(*, actor: Any, project: Project) -> None:
 @transaction.atomic
 def project_member_add(*, actor: Any, project: Project, user: Any) -> ProjectMember:
     _require_edit(project, actor)
-    _hold(project, actor)
+    lock_hold(project, actor)
     if not getattr(user, "is_active", False):
         raise ValidationError({"user": ["Only an active account can be a member."]})
     member, created = ProjectMember.objects.get_or_create(project=project, user=user)
@@ -223,7 +223,7 @@ def project_member_add(*, actor: Any, project: Project, user: Any) -> ProjectMem
 @transaction.atomic
 def project_member_remove(*, actor: Any, project: Project, user: Any) -> None:
     _require_edit(project, actor)
-    _hold(project, actor)
+    lock_hold(project, actor)
     if project.owner_id == user.pk:
         raise ValidationError({"user": [f"{user.get_username()} owns the project and stays a member."]})
     deleted, _ = ProjectMember.objects.filter(project=project, user=user).delete()
@@ -250,7 +250,7 @@ def experiment_create(
     tags: dict[str, Any] | None = None,
 ) -> Experiment:
     _require_edit(project, actor)
-    _hold(project, actor)
+    lock_hold(project, actor)
     name = _clean_name(name, "experiment")
     if project.experiments.filter(name=name).exists():
         raise ValidationError({"name": [f"The project already has an experiment named {name!r}."]})
@@ -273,7 +273,7 @@ def experiment_update(*, actor: Any, experiment: Experiment, changes: dict[str, 
     unknown = set(changes) - {"name", "purpose", "parameters", "tags", "status"}
     if unknown:
         raise ValidationError({"__all__": [f"Cannot change {', '.join(sorted(unknown))} here."]})
-    _hold(project, actor)
+    lock_hold(project, actor)
     cleaned: dict[str, Any] = {}
     if "name" in changes:
         cleaned["name"] = _clean_name(changes["name"], "experiment")
@@ -309,7 +309,7 @@ def experiment_delete(*, actor: Any, experiment: Experiment) -> None:
     """Delete an experiment; its runs stay filed under the project, without an experiment."""
     project = experiment.project
     _require_edit(project, actor)
-    _hold(project, actor)
+    lock_hold(project, actor)
     name, uid = experiment.name, str(experiment.uid)
     experiment.delete()
     _touch(project)
@@ -369,7 +369,7 @@ def project_dataset_attach(*, actor: Any, project: Project, dataset_name: str) -
     from simulations.models import Dataset
 
     _require_edit(project, actor)
-    _hold(project, actor)
+    lock_hold(project, actor)
     name = str(dataset_name or "").strip()
     if not Dataset.objects.filter(name=name).exists():
         raise ValidationError({"dataset": [f"No dataset named {name!r}."]})
@@ -389,7 +389,7 @@ def project_dataset_attach(*, actor: Any, project: Project, dataset_name: str) -
 @transaction.atomic
 def project_dataset_detach(*, actor: Any, project: Project, dataset_name: str) -> None:
     _require_edit(project, actor)
-    _hold(project, actor)
+    lock_hold(project, actor)
     deleted, _ = ProjectDataset.objects.filter(project=project, dataset_name=dataset_name).delete()
     if deleted:
         _touch(project)
@@ -406,7 +406,7 @@ def project_lock_take(*, actor: Any, project: Project) -> ProjectLock:
     if actor is None:
         raise PermissionDenied("A lock is held by a person: name the account that takes it.")
     _require_edit(project, actor)
-    _hold(project, actor)
+    lock_hold(project, actor)
     return ProjectLock.objects.select_related("holder").get(project=project)
 
 
