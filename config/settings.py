@@ -73,6 +73,7 @@ LOCAL_APPS = [
     "finops_admin",
     "tracking",
     "projects",
+    "datasets",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -305,6 +306,11 @@ SIMULATION_UPLOAD_MAX_BYTES = env_int("SIMULATION_UPLOAD_MAX_BYTES", 512 * 1024 
 # Most positions the compute page and API take in one request: their memory grows
 # with the positions, so this bounds it whatever the file's size (the reading stops there).
 SIMULATION_COMPUTE_MAX_POSITIONS = env_int("SIMULATION_COMPUTE_MAX_POSITIONS", 1_048_576, minimum=100)
+# Datasets: the largest uploaded file (refused with 413 from its declared length, before
+# the body is read); rows one preview page shows at most; rows an Excel export holds at most.
+DATASET_MAX_UPLOAD_BYTES = env_int("DATASET_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024, minimum=1024)
+DATASET_PREVIEW_MAX_ROWS = env_int("DATASET_PREVIEW_MAX_ROWS", 500, minimum=10)
+DATASET_EXCEL_MAX_ROWS = env_int("DATASET_EXCEL_MAX_ROWS", 200_000, minimum=100)
 # Model registry: rows one predict request (API or CSV page) scores; loaded models kept per process.
 REGISTRY_PREDICT_MAX_ROWS = env_int("REGISTRY_PREDICT_MAX_ROWS", 10_000, minimum=1)
 REGISTRY_MODEL_CACHE_SIZE = env_int("REGISTRY_MODEL_CACHE_SIZE", 8, minimum=1)

@@ -21,7 +21,11 @@ from django.urls import Resolver404, resolve
 UPLOAD_LIMIT_SETTINGS: dict[str, str] = {
     "simulations:compute": "SIMULATION_UPLOAD_MAX_BYTES",
     "api-simulations-compute": "SIMULATION_UPLOAD_MAX_BYTES",
+    "datasets:upload": "DATASET_MAX_UPLOAD_BYTES",
+    "api-datasets-list": "DATASET_MAX_UPLOAD_BYTES",
 }
+# Endpoints that answer an upload over their limit with 413 (Payload Too Large) rather than 400.
+UPLOAD_LIMIT_STATUS: dict[str, int] = {"datasets:upload": 413, "api-datasets-list": 413}
 # Every upload limit of the product: a request to any other endpoint streams at most
 # the largest of them into a temporary file (its view then applies its own limit).
 ALL_LIMIT_SETTINGS = ("SIMULATION_UPLOAD_MAX_BYTES", "RUN_IMPORT_MAX_BYTES", "DATA_UPLOAD_MAX_MEMORY_SIZE")
@@ -61,20 +65,21 @@ class UploadLimitMiddleware:
             except ValueError:
                 declared = 0
             limit = upload_limit(request)
-            if _view_name(request) in UPLOAD_LIMIT_SETTINGS and declared > limit + MULTIPART_SLACK:
-                return refuse(request, too_large_message(declared, limit))
+            name = _view_name(request)
+            if name in UPLOAD_LIMIT_SETTINGS and declared > limit + MULTIPART_SLACK:
+                return refuse(request, too_large_message(declared, limit), status=UPLOAD_LIMIT_STATUS.get(name, 400))
         return self.get_response(request)
 
 
-def refuse(request: HttpRequest, message: str) -> HttpResponse:
+def refuse(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
     from django.http import JsonResponse
     from django.shortcuts import render
 
     if request.path.startswith("/api/"):
         # The same shape as the endpoints' own file errors.
-        return JsonResponse({"detail": message, "field": None, "row": None, "column": None}, status=400)
-    context = {"status": 400, "title": "File too large", "message": message}
-    return render(request, "error.html", context, status=400)
+        return JsonResponse({"detail": message, "field": None, "row": None, "column": None}, status=status)
+    context = {"status": status, "title": "File too large", "message": message}
+    return render(request, "error.html", context, status=status)
 
 
 class BoundedUploadHandler(FileUploadHandler):

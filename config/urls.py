@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/simulations/", include("simulations.api_urls")),
     path("training/", include("simulations.training.urls")),
     path("api/training/", include("simulations.training.api_urls")),
+    path("datasets/", include("datasets.urls")),
+    path("api/datasets/", include("datasets.api.urls")),
     path("models/", include("simulations.registry.urls")),
     path("api/models/", include("simulations.registry.api_urls")),
     path("finops/admin/runs/", include("finops_admin.urls")),

@@ -131,6 +131,14 @@ EXPECTED: dict[str, Entry] = {
     "simulations:run_file": {"GET": page(SEE_RUNS)},
     # Training datasets: read by run readers, uploaded by those who train.
     "training:datasets": {"GET": page(SEE_RUNS), "POST": page(TRAIN, ACTED)},
+    # Datasets: read by run readers; uploaded and described by those who train; deleted by admin only
+    # (the crawl's dataset feeds a training run, so its delete is refused and goes back to its page).
+    "datasets:list": {"GET": page(SEE_RUNS)},
+    "datasets:upload": {"GET": page(TRAIN), "POST": page(TRAIN, ACTED)},
+    "datasets:detail": {"GET": page(SEE_RUNS)},
+    "datasets:export": {"GET": page(SEE_RUNS)},
+    "datasets:edit": {"POST": page(TRAIN, ACTED)},
+    "datasets:delete": {"POST": page((ADMIN,), ACTED)},
     # Model registry: read by run readers; registering, promoting, archiving and the card by ml_admin and admin.
     # The model page's POST also retrains for analysts (action=retrain); with an empty body they are refused.
     "registry:list": {"GET": page(SEE_RUNS)},
@@ -178,6 +186,12 @@ EXPECTED: dict[str, Entry] = {
     "api-simulations-run-report": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
     "api-simulations-run-file": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
     "api-training-datasets": {"GET": api(SEE_RUNS), "POST": api(TRAIN, ACTED)},
+    "api-datasets-list": {"GET": api(SEE_RUNS), "POST": api(TRAIN, ACTED)},
+    "api-datasets-detail": {"GET": api(SEE_RUNS), "PATCH": api(TRAIN, ACTED), "DELETE": api((ADMIN,), ACTED)},
+    "api-datasets-versions": {"GET": api(SEE_RUNS)},
+    "api-datasets-preview": {"GET": api(SEE_RUNS)},
+    "api-datasets-export": {"GET": api(SEE_RUNS)},
+    "api-datasets-runs": {"GET": api(SEE_RUNS)},
     # The MLflow-compatible tracking API (MLflow's error shape): reads for whoever sees runs, writes for
     # whoever launches them. Sent bare: a read without its id is refused (400), an empty runs/create
     # creates a run in the Default experiment, a write without its run is refused (400).
@@ -286,6 +300,8 @@ ADMIN_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
     "runs.run": {"view": STAFF, "add": NOBODY, "change": (ADMIN, ML), "delete": (ADMIN, ML)},
     # Tags change through the runs they label (audited), never in the admin.
     "runs.tag": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
+    # Datasets: added by uploading (the service), changed in their description only, deleted by admin.
+    "simulations.dataset": {"view": STAFF, "add": (ADMIN, ML), "change": (ADMIN, ML), "delete": (ADMIN,)},
     # Written only by services.
     "simulations.parameterset": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
     "simulations.cachedresult": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},

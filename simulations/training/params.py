@@ -54,6 +54,10 @@ class TrainingParamsForm(forms.Form):
         help_text="The checksum the data must have; left empty, the dataset's current checksum is taken. "
                   "A run refuses data whose stored bytes no longer match it.",
     )
+    dataset_version = forms.IntegerField(
+        required=False, min_value=1, widget=forms.HiddenInput,
+        help_text="Recorded from the dataset at launch (its version under its name); a given value is replaced.",
+    )
     target = forms.CharField(
         required=False, max_length=200,
         help_text="Column to predict (for GARCH: the returns). Empty: the model type's usual column "
@@ -80,7 +84,7 @@ class TrainingParamsForm(forms.Form):
         from simulations.training.models import Dataset
 
         choices = [("", "— choose a dataset —")] + [
-            (d.pk, f"#{d.pk} {d.name} ({d.rows:,} rows, {d.sha256[:10]}…)")
+            (d.pk, f"#{d.pk} {d.name} v{d.version} ({d.rows:,} rows, {d.sha256[:10]}…)")
             for d in Dataset.objects.order_by("-created_at", "-id")[:200]
         ]
         self.fields["dataset"].widget.choices = choices
@@ -96,6 +100,8 @@ class TrainingParamsForm(forms.Form):
         if dataset is None:
             self.add_error("dataset", f"No dataset #{cleaned['dataset']}.")
             return cleaned
+        # The run records which version of the name it read, beside the checksum that pins its bytes.
+        cleaned["dataset_version"] = dataset.version
         sha = (cleaned.get("dataset_sha256") or "").strip().lower()
         if not sha:
             cleaned["dataset_sha256"] = dataset.sha256

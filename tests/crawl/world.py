@@ -195,6 +195,11 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
         return ["1"]
     if name == "alias" and "models" in pattern.route:
         return ["champion"]
+    if name == "pk" and pattern.route.startswith(("datasets/", "api/datasets/")):
+        # The registry's training dataset: a run used it, so its page lists a run and deleting it is refused.
+        from simulations.training.models import Dataset
+
+        return [str(Dataset.objects.order_by("pk").values_list("pk", flat=True).first())]
     if name == "pk" and "comparison" in pattern.route:
         return [str(world.comparison.pk)]
     if name == "kind":

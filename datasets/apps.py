@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DatasetsConfig(AppConfig):
+    """Uploaded tables in versions: ingest, preview, export (the Dataset table lives in simulations)."""
+
+    name = "datasets"
+    verbose_name = "Datasets"
