@@ -9,7 +9,7 @@ from django.conf import settings
 
 #: Bumped whenever the engine or the result layout changes what a simulation
 #: produces for the same parameters; old cache entries then stop matching.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 #: Positions and explain tables are stored in parts of this many rows (the last
 #: part is shorter). A part is the unit of chunked work; fixing its size keeps

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass, fields
+from datetime import date
 from typing import Any
 
 # ===========================================================================
@@ -164,6 +165,27 @@ EQUITY = FlatWeight(2.50, "d424 para 50", "equity")
 SUBORDINATED_DEBT = FlatWeight(1.50, "d424 para 53", "subordinated debt")
 OTHER_ASSETS = FlatWeight(1.00, "d424 para 95", "other assets")
 CASH = FlatWeight(0.00, "d424 para 96", "cash")
+CASH_IN_COLLECTION = FlatWeight(0.20, "d424 para 97", "cash items in the process of collection")
+#: Equity by listing (d424 paras 50–52): ``equity_listing`` codes of the
+#: positions format -> weight. Listed and unlisted equity both take the general
+#: 250%; speculative unlisted equity 400%; equity under national legislated
+#: programmes 100%.
+EQUITY_BY_LISTING: dict[str, FlatWeight] = {
+    "listed": FlatWeight(2.50, "d424 para 50", "equity, listed"),
+    "unlisted": FlatWeight(2.50, "d424 para 50", "equity, unlisted"),
+    "speculative_unlisted": FlatWeight(4.00, "d424 para 51", "speculative unlisted equity"),
+    "legislated_programme": FlatWeight(1.00, "d424 para 52", "equity under a national legislated programme"),
+}
+#: Retail segment of an off-balance item to an individual (``retail_segment``
+#: codes): regulatory retail (para 55), transactor (para 56), other retail
+#: (para 57).
+RETAIL_SEGMENTS: tuple[str, ...] = ("regulatory", "transactor", "other")
+#: Residential mortgage-backed securities are securitisation exposures: d424's
+#: standardised tables do not weigh them; the securitisation framework
+#: (CRE40–44) does. The engine applies one risk weight, a setting, floored at
+#: the 15% of the securitisation framework (CRE42, SEC-ERBA/SEC-SA floor).
+RMBS_REFERENCE = "securitisation framework (CRE40–44), RMBS"
+RMBS_RW_FLOOR = 0.15
 
 
 @dataclass(frozen=True)
@@ -205,6 +227,21 @@ CRE_GENERAL_LOW_LTV_CAP = 0.60
 #: fixed weight; any other counterparty takes its unsecured weight.
 CRE_COUNTERPARTY_INDIVIDUAL_RW = 0.75
 CRE_COUNTERPARTY_SME_RW = 0.85
+
+#: Loan-splitting (d424 paras 65 and 71, a national discretion): the part of
+#: the loan up to 55% of the property value, less the liens of others that
+#: rank ahead and shared pro rata with pari passu liens, takes the secured
+#: weight (20% residential; min(60%, counterparty RW) commercial); the rest
+#: takes the counterparty's weight. The worked examples of para 65's footnotes
+#: (CRE20.86) are tests.
+LOAN_SPLITTING_SHARE = 0.55
+LOAN_SPLITTING_RRE_REFERENCE = "d424 para 65 (loan-splitting)"
+LOAN_SPLITTING_RRE_SECURED_RW = 0.20
+LOAN_SPLITTING_CRE_REFERENCE = "d424 para 71 (loan-splitting)"
+#: Whole-loan LTV with liens of others: the loan amount of the LTV includes
+#: every lien ranking ahead of or pari passu with the bank's (d424 para 62).
+LTV_OTHER_LIENS_REFERENCE = "d424 para 62"
+REAL_ESTATE_APPROACHES: tuple[str, ...] = ("whole_loan", "loan_splitting")
 
 #: Defaulted exposures (d424 paras 92–93): the unsecured part, net of specific
 #: provisions, is 150% below the provision threshold and 100% at or above it;
@@ -277,7 +314,43 @@ HQLA_CAP_REFERENCE = "BCBS238 Annex 1"
 #: The LCR stress horizon, 30 calendar days, in years (maturities are in
 #: years of 365 days).
 LCR_HORIZON_YEARS = 30 / 365
+#: The same horizon when maturities are given in days or as dates: exact.
+LCR_HORIZON_DAYS = 30
+#: Month edges of the rules, decided on the calendar from the as-of date when
+#: maturities are given as dates or days: "three months or less" (d424 paras
+#: 19 and 21–30, original maturity), "less than six months" and "less than one
+#: year" (d295, residual maturity).
+SHORT_TERM_MAX_ORIGINAL_MATURITY_MONTHS = 3
+NSFR_SHORT_MATURITY_MONTHS = 6
+NSFR_LONG_MATURITY_MONTHS = 12
 LCR_MINIMUM = 1.00
+
+# HQLA eligibility (BCBS238 paras 49–54): what a declared level must meet to
+# count, checked on the rating, issuer and listing columns. A holding that
+# fails is not HQLA; its LCR rule says which condition failed.
+#: Level 1 securities: 0% risk weight under the standardised approach
+#: (para 50(c)); cash and central-bank reserves are Level 1 by nature.
+HQLA_L1_SECURITIES_REFERENCE = "BCBS238 para 50(c)"
+#: Level 2A: 20% risk weight (para 52(a)); corporate bonds and covered bonds
+#: rated AA– or better, corporate bonds of non-financial issuers (para 52(b)).
+HQLA_L2A_SOVEREIGN_REFERENCE = "BCBS238 para 52(a)"
+HQLA_L2A_BONDS_REFERENCE = "BCBS238 para 52(b)"
+HQLA_L2A_MIN_GRADE = "AA-"
+HQLA_L2A_PUBLIC_SECTOR_RW = 0.20
+#: Level 2B RMBS: rated AA or better (para 54(a)); average LTV of the
+#: underlying mortgages at issuance of 80% or less, checked when ``ltv`` is given.
+HQLA_L2B_RMBS_REFERENCE = "BCBS238 para 54(a)"
+HQLA_L2B_RMBS_MIN_GRADE = "AA"
+HQLA_L2B_RMBS_MAX_LTV = 0.80
+#: Level 2B corporate bonds: non-financial issuers rated A+ to BBB– (para 54(b)).
+HQLA_L2B_CORPORATE_REFERENCE = "BCBS238 para 54(b)"
+HQLA_L2B_CORPORATE_BEST_GRADE = "A+"
+HQLA_L2B_CORPORATE_WORST_GRADE = "BBB-"
+#: Level 2B equity: exchange-traded common equity of non-financial issuers (para 54(c)).
+HQLA_L2B_EQUITY_REFERENCE = "BCBS238 para 54(c)"
+#: Counterparty types that are financial institutions: their bonds and
+#: shares are not Level 2 (paras 52(b), 54(b), 54(c)).
+FINANCIAL_COUNTERPARTIES: tuple[str, ...] = ("bank", "other_fi")
 
 
 @dataclass(frozen=True)
@@ -289,21 +362,30 @@ class Rate:
 
 
 # Outflows (BCBS238 section II.B; see REGULATORY.md 2.2 for confirmation labels).
-RETAIL_STABLE_OUTFLOW = Rate(0.05, "BCBS238 para 75")
+RETAIL_STABLE_OUTFLOW = Rate(0.05, "BCBS238 paras 75–78")
 RETAIL_STABLE_ENHANCED_OUTFLOW = Rate(0.03, "BCBS238 para 78")
 RETAIL_LESS_STABLE_OUTFLOW_REFERENCE = "BCBS238 paras 79–81"  # rate is a setting (≥ 10%)
-RETAIL_TERM_BEYOND_HORIZON_OUTFLOW = Rate(0.00, "BCBS238 paras 82–83")
-OPERATIONAL_OUTFLOW = Rate(0.25, "BCBS238 paras 93–104")
-OPERATIONAL_INSURED_OUTFLOW = Rate(0.05, "BCBS238 paras 93–104")
-CORPORATE_NON_OPERATIONAL_OUTFLOW = Rate(0.40, "BCBS238 paras 107–108")
-CORPORATE_NON_OPERATIONAL_INSURED_OUTFLOW = Rate(0.20, "BCBS238 paras 107–108")
+RETAIL_TERM_BEYOND_HORIZON_OUTFLOW = Rate(0.00, "BCBS238 para 82")
+#: A retail term deposit the depositor may withdraw within 30 days without a
+#: significant penalty is a demand deposit (BCBS238 paras 82–84): it runs off
+#: at the stable or less-stable rate, whatever its maturity.
+RETAIL_TERM_PENALTY_FREE_REFERENCE = "BCBS238 paras 82–84"
+OPERATIONAL_OUTFLOW = Rate(0.25, "BCBS238 para 93")
+OPERATIONAL_INSURED_OUTFLOW = Rate(0.05, "BCBS238 para 104")
+CORPORATE_NON_OPERATIONAL_OUTFLOW = Rate(0.40, "BCBS238 para 107")
+CORPORATE_NON_OPERATIONAL_INSURED_OUTFLOW = Rate(0.20, "BCBS238 para 108")
 OTHER_LEGAL_ENTITY_OUTFLOW = Rate(1.00, "BCBS238 paras 109–111")
-DERIVATIVE_NET_OUTFLOW = Rate(1.00, "BCBS238 net derivative outflows")
+DEBT_SECURITIES_OUTFLOW = Rate(1.00, "BCBS238 para 110")
+DERIVATIVE_NET_OUTFLOW = Rate(1.00, "BCBS238 para 116")
+#: Other contractual cash outflows within 30 days (BCBS238 para 141): the
+#: "other liabilities" line when it falls due within the horizon.
+OTHER_CONTRACTUAL_OUTFLOW = Rate(1.00, "BCBS238 para 141")
+OTHER_CONTINGENT_REFERENCE = "BCBS238 paras 137–140"
 #: Wholesale funding and debt whose contractual maturity is beyond the 30-day
 #: horizon does not run off within it.
-BEYOND_HORIZON_REFERENCE = "BCBS238, contractual maturity beyond 30 days"
+BEYOND_HORIZON_REFERENCE = "BCBS238 para 22, contractual maturity beyond 30 days"
 
-SECURED_FUNDING_REFERENCE = "BCBS238 secured funding table"
+SECURED_FUNDING_REFERENCE = "BCBS238 paras 114–115 (secured funding table)"
 #: Run-off of secured funding by the HQLA level of its collateral.
 SECURED_FUNDING_OUTFLOW_BY_COLLATERAL: dict[str, float] = {
     "L1": 0.00,
@@ -318,7 +400,7 @@ SECURED_FUNDING_CENTRAL_BANK_OUTFLOW = 0.00
 #: Sovereign or PSE lender, collateral other than L1/L2A: 25%.
 SECURED_FUNDING_SOVEREIGN_PSE_OUTFLOW = 0.25
 
-COMMITTED_FACILITY_REFERENCE = "BCBS238 committed facilities"
+COMMITTED_FACILITY_REFERENCE = "BCBS238 para 131 (committed facilities)"
 #: Committed facilities drawdown rates, by counterparty type of the positions
 #: format (other FIs are "other financial institutions"; no counterparty type
 #: of the format maps to "other legal entities").
@@ -370,7 +452,20 @@ INFLOW_CAP_REFERENCE = "LCR40.1"
 
 NSFR_ASF_REFERENCE = "d295 ASF (paras 21–25)"
 NSFR_RSF_REFERENCE = "d295 RSF (paras 36–43)"
-NSFR_OFF_BALANCE_REFERENCE = "d295 off-balance (para 47)"
+NSFR_OFF_BALANCE_REFERENCE = "d295 para 47 (Table 3)"
+#: The d295 paragraph of each ASF and RSF factor (Tables 1 and 2): a line of
+#: the NSFR trace names the paragraph of its factor, not the range.
+NSFR_ASF_PARAGRAPH: dict[float, str] = {1.00: "d295 para 21", 0.95: "d295 para 22", 0.90: "d295 para 23",
+                                        0.50: "d295 para 24", 0.00: "d295 para 25"}
+NSFR_RSF_PARAGRAPH: dict[float, str] = {0.00: "d295 para 36", 0.05: "d295 para 37", 0.10: "d295 para 38",
+                                        0.15: "d295 para 39", 0.50: "d295 para 40", 0.65: "d295 para 41",
+                                        0.85: "d295 para 42", 1.00: "d295 para 43"}
+#: Derivative liabilities (d295 para 25(b) for the net amount, para 43(d) for
+#: the add-on on gross liabilities) and "other liabilities" without a stated
+#: maturity (para 25(a)), kept apart so the add-on never reaches the latter.
+NSFR_DERIVATIVE_LIABILITY_REFERENCE = "d295 paras 25(b) and 43(d)"
+NSFR_OTHER_LIABILITIES_REFERENCE = "d295 para 25(a)"
+NSFR_DERIVATIVE_ASSET_REFERENCE = "d295 para 43(b)"
 
 #: Residual maturity edges of the NSFR, in years.
 NSFR_SHORT_MATURITY_YEARS = 0.5
@@ -397,6 +492,8 @@ RSF_LOANS_LONG_LOW_RW = 0.65
 RSF_LOANS_LONG_HIGH_RW = 0.85
 RSF_NON_HQLA_SECURITIES_LONG = 0.85
 RSF_EXCHANGE_TRADED_EQUITY = 0.85
+#: Equity that is not exchange-traded (d295 para 43(c)).
+RSF_NON_EXCHANGE_TRADED_EQUITY = 1.00
 RSF_FULL = 1.00
 RSF_NET_DERIVATIVE_ASSETS = 1.00
 RSF_COMMITTED_FACILITIES = 0.05
@@ -459,10 +556,39 @@ class RegulatorySettings:
     #: d295 para 47: RSF of off-balance items other than committed facilities,
     #: left to national discretion and absent from REGULATORY.md.
     nsfr_other_contingent_rsf: float = 0.0
+    #: d424 paras 64–65 and 70–71 (national discretion): general real estate
+    #: weighted on the whole loan (Tables 11 and 13) or by loan-splitting.
+    real_estate_approach: str = "whole_loan"
+    #: Date the maturities are measured from (ISO, YYYY-MM-DD): needed when a
+    #: book gives maturities as dates or days, so that month edges ("three
+    #: months or less", "less than six months", "less than one year") are
+    #: decided on the calendar. Empty: maturities in years only.
+    as_of_date: str | None = None
+    #: Risk weight of residential mortgage-backed securities held (securitisation
+    #: framework, outside d424's tables; at least the 15% floor, at most 1250%).
+    rmbs_risk_weight: float = 1.00
 
     def __post_init__(self) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
+            if item.name == "real_estate_approach":
+                if value not in REAL_ESTATE_APPROACHES:
+                    raise ValueError(
+                        f"setting real_estate_approach must be one of {', '.join(REAL_ESTATE_APPROACHES)}, "
+                        f"got {value!r}"
+                    )
+                continue
+            if item.name == "as_of_date":
+                if value is not None:
+                    parse_as_of(value)
+                continue
+            if item.name == "rmbs_risk_weight":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                        or not RMBS_RW_FLOOR <= value <= 12.5:
+                    raise ValueError(
+                        f"setting rmbs_risk_weight must be a number between {RMBS_RW_FLOOR} and 12.5, got {value!r}"
+                    )
+                continue
             if item.type in ("bool", bool):
                 if not isinstance(value, bool):
                     raise ValueError(f"setting {item.name} must be true or false, got {value!r}")
@@ -499,6 +625,16 @@ class RegulatorySettings:
 
 
 DEFAULT_SETTINGS = RegulatorySettings()
+
+
+def parse_as_of(value: Any) -> date:
+    """The as-of date of a setting (ISO YYYY-MM-DD), or ValueError naming the setting."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"setting as_of_date must be a date YYYY-MM-DD, got {value!r}") from None
 
 
 def pct(value: float) -> str:

@@ -33,24 +33,27 @@ from .factors import (
     CORPORATE_NON_OPERATIONAL_INSURED_OUTFLOW,
     CORPORATE_NON_OPERATIONAL_OUTFLOW,
     DEFAULT_SETTINGS,
+    DEBT_SECURITIES_OUTFLOW,
     DERIVATIVE_NET_OUTFLOW,
     FINANCIAL_INFLOW,
     HQLA_CAP_REFERENCE,
     HQLA_LEVELS,
     INFLOW_CAP,
     INFLOW_CAP_REFERENCE,
-    LCR_HORIZON_YEARS,
     LCR_MINIMUM,
     LEVEL2_CAP,
     LEVEL2B_CAP,
     NON_HQLA,
     OPERATIONAL_INSURED_OUTFLOW,
     OPERATIONAL_OUTFLOW,
+    OTHER_CONTINGENT_REFERENCE,
+    OTHER_CONTRACTUAL_OUTFLOW,
     OTHER_LEGAL_ENTITY_OUTFLOW,
     RETAIL_INFLOW,
     RETAIL_LESS_STABLE_OUTFLOW_REFERENCE,
     RETAIL_STABLE_ENHANCED_OUTFLOW,
     RETAIL_STABLE_OUTFLOW,
+    RETAIL_TERM_PENALTY_FREE_REFERENCE,
     RETAIL_TERM_BEYOND_HORIZON_OUTFLOW,
     REVERSE_REPO_INFLOW_BY_COLLATERAL,
     REVERSE_REPO_REFERENCE,
@@ -62,6 +65,8 @@ from .factors import (
     RegulatorySettings,
     pct,
 )
+from .hqla import REASONS, hqla_eligibility
+from .maturity import maturities
 from .schema import (
     CCF_CLASS_CODES,
     COUNTERPARTY_TYPES,
@@ -79,7 +84,7 @@ _TOLERANCE_EUR = 0.005
 OUTFLOW_CATEGORIES: tuple[str, ...] = (
     "retail_stable", "retail_less_stable", "retail_term", "operational", "non_operational_corporate",
     "financial_institutions", "secured_funding", "debt_securities", "derivatives",
-    "committed_credit_facilities", "committed_liquidity_facilities", "other_contingent",
+    "committed_credit_facilities", "committed_liquidity_facilities", "other_contingent", "other_contractual",
 )
 INFLOW_CATEGORIES: tuple[str, ...] = ("retail", "wholesale_non_financial", "financial", "reverse_repo")
 
@@ -114,6 +119,8 @@ class _Catalogue:
         self._add(("none", "asset"), "not in the LCR: asset that is not HQLA", "none", "", np.nan)
         self._add(("none", "capital"), "not in the LCR: regulatory capital", "none", "", np.nan)
         self._add(("none", "derivative_asset"), "not in the LCR: net derivative asset", "none", "", np.nan)
+        for reason in REASONS:
+            self._add(("ineligible", reason.key), f"not in the LCR: {reason.label}", "none", "", np.nan)
         for code, hqla_level in HQLA_LEVELS.items():
             self._add(("hqla", code), f"{hqla_level.reference}, {hqla_level.description}: "
                       f"factor {pct(hqla_level.factor)}", "hqla", code, hqla_level.factor)
@@ -130,8 +137,17 @@ class _Catalogue:
         self._rate(("retail_term", "uninsured"), RETAIL_LESS_STABLE_OUTFLOW_REFERENCE,
                    "retail term deposit within 30 days, not insured", "outflow", "retail_term", less_stable)
         self._rate(("retail_term", "beyond"), RETAIL_TERM_BEYOND_HORIZON_OUTFLOW.reference,
-                   "retail term deposit beyond 30 days", "outflow", "retail_term",
-                   RETAIL_TERM_BEYOND_HORIZON_OUTFLOW.rate)
+                   "retail term deposit beyond 30 days, no penalty-free withdrawal within 30 days", "outflow",
+                   "retail_term", RETAIL_TERM_BEYOND_HORIZON_OUTFLOW.rate)
+        self._rate(("retail_term", "penalty_free", "insured"), RETAIL_TERM_PENALTY_FREE_REFERENCE,
+                   "retail term deposit withdrawable within 30 days without significant penalty, insured "
+                   "(as a stable demand deposit)", "outflow", "retail_term", stable.rate)
+        self._rate(("retail_term", "penalty_free", "uninsured"), RETAIL_TERM_PENALTY_FREE_REFERENCE,
+                   "retail term deposit withdrawable within 30 days without significant penalty, not insured "
+                   "(as a less-stable demand deposit)", "outflow", "retail_term", less_stable)
+        self._rate(("other_contractual",), OTHER_CONTRACTUAL_OUTFLOW.reference,
+                   "other liabilities falling due within 30 days", "outflow", "other_contractual",
+                   OTHER_CONTRACTUAL_OUTFLOW.rate)
         self._rate(("operational", "insured"), OPERATIONAL_INSURED_OUTFLOW.reference,
                    "operational deposits, insured", "outflow", "operational", OPERATIONAL_INSURED_OUTFLOW.rate)
         self._rate(("operational", "uninsured"), OPERATIONAL_OUTFLOW.reference, "operational deposits",
@@ -145,9 +161,9 @@ class _Catalogue:
         self._rate(("financial_institutions",), OTHER_LEGAL_ENTITY_OUTFLOW.reference,
                    "unsecured funding from financial institutions", "outflow", "financial_institutions",
                    OTHER_LEGAL_ENTITY_OUTFLOW.rate)
-        self._rate(("debt_securities",), OTHER_LEGAL_ENTITY_OUTFLOW.reference,
+        self._rate(("debt_securities",), DEBT_SECURITIES_OUTFLOW.reference,
                    "debt securities maturing within 30 days", "outflow", "debt_securities",
-                   OTHER_LEGAL_ENTITY_OUTFLOW.rate)
+                   DEBT_SECURITIES_OUTFLOW.rate)
         self._rate(("derivatives",), DERIVATIVE_NET_OUTFLOW.reference, "net derivative liabilities within 30 days",
                    "outflow", "derivatives", DERIVATIVE_NET_OUTFLOW.rate)
         for level, rate in SECURED_FUNDING_OUTFLOW_BY_COLLATERAL.items():
@@ -160,7 +176,7 @@ class _Catalogue:
                    "secured funding from a sovereign or PSE, collateral not L1/L2A", "outflow", "secured_funding",
                    SECURED_FUNDING_SOVEREIGN_PSE_OUTFLOW)
         for category in ("operational", "non_operational_corporate", "financial_institutions", "secured_funding",
-                         "debt_securities", "derivatives"):
+                         "debt_securities", "derivatives", "other_contractual"):
             self._rate((category, "beyond"), BEYOND_HORIZON_REFERENCE, category.replace("_", " "), "outflow",
                        category, 0.0)
         for cpty in COUNTERPARTY_TYPES:
@@ -170,8 +186,9 @@ class _Catalogue:
             self._rate(("committed_liquidity_facilities", cpty), COMMITTED_FACILITY_REFERENCE,
                        f"committed liquidity facility to {cpty.replace('_', ' ')}", "outflow",
                        "committed_liquidity_facilities", COMMITTED_LIQUIDITY_FACILITY_OUTFLOW[cpty])
-        self._rate(("other_contingent",), "BCBS238 other contingent funding obligations",
-                   "national discretion (rate is a setting)", "outflow", "other_contingent",
+        self._rate(("other_contingent",), OTHER_CONTINGENT_REFERENCE,
+                   "other contingent funding obligations, national discretion (rate is a setting)", "outflow",
+                   "other_contingent",
                    s.lcr_other_contingent_rate)
 
         # -- inflows -------------------------------------------------------
@@ -211,10 +228,24 @@ class LcrRows:
     rule: np.ndarray
     amount: np.ndarray
     catalogue: _Catalogue
+    #: HQLA holdings counted at their market value / at their carrying amount (no market value given).
+    hqla_at_market_value: int = 0
+    hqla_at_carrying_amount: int = 0
 
     @property
     def factor(self) -> np.ndarray:
         return np.array([r.factor for r in self.catalogue.rules])[self.rule]
+
+    def sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Count, amount and weighted amount per rule: all the composition reads of the rows
+        besides the counters, so a book weighed in blocks composes from its blocks' sums."""
+        size = len(self.catalogue.rules)
+        factor = np.nan_to_num(self.factor)
+        return (
+            np.bincount(self.rule, minlength=size),
+            np.bincount(self.rule, weights=self.amount, minlength=size),
+            np.bincount(self.rule, weights=self.amount * factor, minlength=size),
+        )
 
     def frame(self) -> pd.DataFrame:
         """``lcr_factor`` and ``lcr_rule`` columns for the explain table."""
@@ -237,10 +268,13 @@ def classify_lcr(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTI
     cat = lcr_catalogue(settings)
     n = len(a.product)
     rule = np.full(n, cat[("none", "asset")], dtype=np.int16)
-    residual = a.residual_maturity_years
+    m = maturities(a, settings)
     # Non-maturity (empty) deposits and funding can be withdrawn within 30 days.
-    within = ~(residual > LCR_HORIZON_YEARS)
+    within = m.within_30_days | ~m.residual_known
     cpty = a.counterparty_type
+    eligibility = hqla_eligibility(a)
+    level_keys = np.array([cat[k] for k in _LEVEL_KEYS], dtype=np.int16)
+    ineligible_keys = np.array([cat[("ineligible", r.key)] for r in REASONS], dtype=np.int16)
 
     def choose(mask: np.ndarray, if_true: tuple[str, ...], if_false: tuple[str, ...]) -> np.ndarray:
         return np.where(mask, cat[if_true], cat[if_false])
@@ -249,7 +283,9 @@ def classify_lcr(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTI
         return np.array([cat[k] for k in keys], dtype=np.int16)[levels]
 
     def hqla(idx: np.ndarray) -> np.ndarray:
-        return by_level(_LEVEL_KEYS, a.hqla_level[idx])
+        reason = eligibility.reason[idx]
+        codes = level_keys[eligibility.level[idx]]
+        return np.where(reason >= 0, ineligible_keys[np.maximum(reason, 0)], codes)
 
     def by_horizon(category: str, idx: np.ndarray) -> np.ndarray:
         return choose(within[idx], (category,), (category, "beyond"))
@@ -278,6 +314,12 @@ def classify_lcr(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTI
         is_commitment = a.ccf_class[idx] == _COMMITMENT
         return np.where(is_commitment, committed, cat[("other_contingent",)])
 
+    def retail_term(idx: np.ndarray) -> np.ndarray:
+        # Withdrawable early without a significant penalty: a demand deposit (paras 82–84).
+        demand = choose(a.insured[idx], ("retail_term", "penalty_free", "insured"),
+                        ("retail_term", "penalty_free", "uninsured"))
+        return np.where(a.penalty_free_withdrawal[idx], demand, by_insurance("retail_term", idx))
+
     def reverse_repo(idx: np.ndarray) -> np.ndarray:
         codes = by_level([("reverse_repo", lv) for lv in _COLLATERAL_KEYS], a.hqla_level[idx])
         return np.where(within[idx], codes, cat[("reverse_repo", "beyond")])
@@ -290,14 +332,17 @@ def classify_lcr(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTI
         "off_balance": off_balance,
         "retail_deposit_stable": constant(("retail_stable",)),
         "retail_deposit_less_stable": constant(("retail_less_stable",)),
-        "retail_term_deposit": lambda idx: by_insurance("retail_term", idx),
+        "retail_term_deposit": retail_term,
         "operational_deposit": lambda idx: by_insurance("operational", idx),
         "corporate_deposit": lambda idx: by_insurance("non_operational_corporate", idx),
         "fi_funding": lambda idx: by_horizon("financial_institutions", idx),
         "secured_funding": secured,
         # Debt without a stated maturity is perpetual: beyond the horizon.
-        "long_term_debt": lambda idx: choose(residual[idx] <= LCR_HORIZON_YEARS, ("debt_securities",),
+        "long_term_debt": lambda idx: choose(m.within_30_days[idx], ("debt_securities",),
                                              ("debt_securities", "beyond")),
+        # Other liabilities run off only when they fall due within 30 days (para 141).
+        "other_liability": lambda idx: choose(m.within_30_days[idx], ("other_contractual",),
+                                              ("other_contractual", "beyond")),
         "derivative_liability": lambda idx: by_horizon("derivatives", idx),
         "capital_cet1": constant(("none", "capital")),
         "capital_at1": constant(("none", "capital")),
@@ -312,7 +357,12 @@ def classify_lcr(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTI
         rule[idx] = handler(idx)
 
     amount = np.where(a.side_mask("asset"), a.carrying_amount, a.notional)
-    return LcrRows(rule=rule, amount=amount, catalogue=cat)
+    # HQLA count at market value (BCBS238 para 49); the carrying amount stands in when none is given.
+    counted = np.array([r.kind == "hqla" for r in cat.rules])[rule]
+    at_market = counted & ~np.isnan(a.market_value)
+    amount = np.where(at_market, a.market_value, amount)
+    return LcrRows(rule=rule, amount=amount, catalogue=cat, hqla_at_market_value=int(at_market.sum()),
+                   hqla_at_carrying_amount=int((counted & ~at_market).sum()))
 
 
 # ===========================================================================
@@ -333,14 +383,25 @@ def hqla_caps(level1: float, level2a: float, level2b: float) -> tuple[float, flo
     return adj15, adj40
 
 
+def _amount_basis(rows: LcrRows) -> dict[str, Any]:
+    """Which amount the HQLA stock counted: market value where given, else the carrying amount."""
+    market, carrying = rows.hqla_at_market_value, rows.hqla_at_carrying_amount
+    if market and carrying:
+        text = (f"market value for {market:,} holding(s); carrying amount for {carrying:,} holding(s) "
+                "without a market value")
+    elif market:
+        text = "market value (BCBS238 para 49)"
+    elif carrying:
+        text = "carrying amount: no market value was given (market_value column empty)"
+    else:
+        text = "no HQLA holdings"
+    return {"market_value_holdings": market, "carrying_amount_holdings": carrying, "text": text}
+
+
 def lcr_composition(rows: LcrRows) -> dict[str, Any]:
     """The LCR, its HQLA stock, outflows and inflows, as a JSON-ready dict."""
     rules = rows.catalogue.rules
-    size = len(rules)
-    factor = np.nan_to_num(rows.factor)
-    count = np.bincount(rows.rule, minlength=size)
-    amount = np.bincount(rows.rule, weights=rows.amount, minlength=size)
-    weighted = np.bincount(rows.rule, weights=rows.amount * factor, minlength=size)
+    count, amount, weighted = rows.sums()
 
     def total(kind: str, category: str | None = None, *, level: str | None = None) -> tuple[float, float]:
         chosen = [
@@ -379,6 +440,7 @@ def lcr_composition(rows: LcrRows) -> dict[str, Any]:
             "level2b_cap_binding": adj15 > 0,
             "level2_cap_binding": adj40 > 0,
             "cap_reference": HQLA_CAP_REFERENCE,
+            "amount_basis": _amount_basis(rows),
             "total_before_caps": after["L1"] + after["L2A"] + after["L2B"],
             "total": hqla,
         },
@@ -420,5 +482,5 @@ def compute_lcr(positions: pd.DataFrame, settings: RegulatorySettings = DEFAULT_
     ``ratio`` is ``None`` when there are no net outflows (the LCR is then
     met by construction and ``pass`` is true).
     """
-    canonical = validate_positions(positions)
+    canonical = validate_positions(positions, as_of=settings.as_of_date)
     return lcr_composition(classify_lcr(position_arrays(canonical), settings))

@@ -4,11 +4,21 @@
 them for the LCR and the NSFR, and assembles the per-position explanation,
 the aggregates and a flat summary. Dicts hold only JSON types (str, int,
 float, bool, None, lists and dicts of them).
+
+Blocks. Every aggregate is a sum over the rows, and floating-point sums
+depend on their order. So a book is weighed in blocks of ``BLOCK_ROWS`` rows:
+each block's rows reduce to :class:`BookSums` (counts and sums per exposure
+class, product and LCR/NSFR rule, and the totals), the block sums are added
+in block order, and the ratios, caps and compositions are computed from that
+once. Weighing the blocks one at a time (``weigh_block`` then ``sum_blocks``
+and ``metrics_from_sums``), in one process or on several, gives exactly what
+``compute_metrics`` gives on the whole frame, without holding the whole book.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +41,7 @@ from .schema import (
 
 EXPLAIN_COLUMNS: tuple[str, ...] = (
     "position_id", "product", "exposure_class", "notional", "ead", "ccf", "risk_weight", "rwa", "rule",
-    "ccf_rule", "lcr_factor", "lcr_rule", "asf_factor", "rsf_factor", "nsfr_rule",
+    "ccf_rule", "lcr_factor", "lcr_rule", "asf_factor", "rsf_factor", "nsfr_rule", "counterparty_rule",
 )
 
 
@@ -65,25 +75,100 @@ def _sums(codes: np.ndarray, size: int, **columns: np.ndarray) -> dict[str, np.n
     return out
 
 
-def compute_metrics(
-    positions: pd.DataFrame,
-    capital: CapitalStack,
-    settings: RegulatorySettings = DEFAULT_SETTINGS,
-) -> MetricsResult:
-    """Validate ``positions`` and compute RWA, LCR, NSFR, capital and leverage."""
-    if not isinstance(capital, CapitalStack):
-        raise ValueError(f"capital must be a CapitalStack (see validate_capital), got {type(capital).__name__}")
-    canonical = validate_positions(positions)
+#: Rows per block whose sums are taken together (see the module's docstring).
+#: Part of the result: changing it changes the last bits of the aggregates of
+#: books larger than one block.
+BLOCK_ROWS = 1 << 20
+
+_LEVERAGE_CONSTANTS = ("ccf_floor",)
+
+
+class SummedRows:
+    """LCR or NSFR rows of one or more blocks, reduced to what their composition reads.
+
+    The composition reads ``sums()`` (counts and amounts per rule), the
+    catalogue and the rows' counters (int fields, e.g. holdings counted at
+    market value), which add up across blocks; per-row arrays are dropped.
+    """
+
+    def __init__(self, catalogue: Any, sums: tuple[np.ndarray, ...], counters: dict[str, int]) -> None:
+        self.catalogue = catalogue
+        self._sums = sums
+        self._counters = counters
+        for name, value in counters.items():
+            setattr(self, name, value)
+
+    @classmethod
+    def of(cls, rows: Any) -> "SummedRows":
+        counters = {}
+        if is_dataclass(rows):
+            for f in fields(rows):
+                value = getattr(rows, f.name)
+                if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+                    counters[f.name] = int(value)
+        return cls(rows.catalogue, tuple(rows.sums()), counters)
+
+    def sums(self) -> tuple[np.ndarray, ...]:
+        return self._sums
+
+    def __add__(self, other: "SummedRows") -> "SummedRows":
+        return SummedRows(
+            self.catalogue,
+            tuple(a + b for a, b in zip(self._sums, other._sums, strict=True)),
+            {name: value + other._counters[name] for name, value in self._counters.items()},
+        )
+
+
+@dataclass(frozen=True)
+class BookSums:
+    """What the aggregates read of a block of rows (or of several, added in order)."""
+
+    n_positions: int
+    n_defaulted: int
+    side_counts: np.ndarray
+    by_class: dict[str, np.ndarray]
+    by_product: dict[str, np.ndarray]
+    totals: dict[str, float]
+    exposure: dict[str, float]
+    lcr: SummedRows
+    nsfr: SummedRows
+
+    def __add__(self, other: "BookSums") -> "BookSums":
+        exposure = {
+            key: value if key in _LEVERAGE_CONSTANTS else value + other.exposure[key]
+            for key, value in self.exposure.items() if key != "total"
+        }
+        # The total is the sum of its components, as leverage_exposure writes it.
+        exposure["total"] = sum(v for k, v in exposure.items() if k not in _LEVERAGE_CONSTANTS)
+        return BookSums(
+            n_positions=self.n_positions + other.n_positions,
+            n_defaulted=self.n_defaulted + other.n_defaulted,
+            side_counts=self.side_counts + other.side_counts,
+            by_class={k: v + other.by_class[k] for k, v in self.by_class.items()},
+            by_product={k: v + other.by_product[k] for k, v in self.by_product.items()},
+            totals={k: v + other.totals[k] for k, v in self.totals.items()},
+            exposure={k: exposure[k] for k in self.exposure},
+            lcr=self.lcr + other.lcr,
+            nsfr=self.nsfr + other.nsfr,
+        )
+
+
+def sum_blocks(blocks: Sequence[BookSums]) -> BookSums:
+    """The sums of a book from those of its blocks, given in block order."""
+    if not blocks:
+        raise ValueError("no block to sum")
+    total = blocks[0]
+    for block in blocks[1:]:
+        total = total + block
+    return total
+
+
+def _weigh(canonical: pd.DataFrame, settings: RegulatorySettings) -> tuple[pd.DataFrame, BookSums]:
+    """Explain rows and sums of canonical positions (one block)."""
     a = position_arrays(canonical)
     rwa = rwa_arrays(a, settings)
     lcr_rows = classify_lcr(a, settings)
     nsfr_rows = classify_nsfr(a, rwa.risk_weight, settings)
-
-    lcr = lcr_composition(lcr_rows)
-    nsfr = nsfr_composition(nsfr_rows)
-    total_rwa = float(rwa.rwa.sum())
-    exposure = leverage_exposure(a, rwa.ccf, settings)
-    capital_result = compute_capital(capital, total_rwa, exposure, settings)
 
     rwa_table = rwa_frame(canonical, rwa)
     explain = pd.concat(
@@ -96,7 +181,57 @@ def compute_metrics(
         axis=1,
     )[list(EXPLAIN_COLUMNS)]
 
-    by_class = _sums(rwa.exposure_class, len(EXPOSURE_CLASSES), ead=rwa.ead, rwa=rwa.rwa)
+    assets = a.side_mask("asset")
+    sums = BookSums(
+        n_positions=len(a.product),
+        n_defaulted=int(a.defaulted.sum()),
+        side_counts=np.bincount(PRODUCT_SIDE_CODE[a.product], minlength=len(SIDES)),
+        by_class=_sums(rwa.exposure_class, len(EXPOSURE_CLASSES), ead=rwa.ead, rwa=rwa.rwa),
+        by_product=_sums(
+            a.product, len(PRODUCT_CODES), notional=a.notional, specific_provision=a.specific_provision,
+            ead=rwa.ead, rwa=rwa.rwa,
+        ),
+        totals={
+            "total_assets": float(a.notional[assets].sum()),
+            "total_off_balance": float(a.notional[a.side_mask("off_balance")].sum()),
+            "total_liabilities": float(a.notional[a.side_mask("liability")].sum()),
+            "total_capital_positions": float(a.notional[a.side_mask("capital")].sum()),
+            "total_ead": float(rwa.ead.sum()),
+            "total_rwa": float(rwa.rwa.sum()),
+        },
+        exposure=leverage_exposure(a, rwa.ccf, settings),
+        lcr=SummedRows.of(lcr_rows),
+        nsfr=SummedRows.of(nsfr_rows),
+    )
+    return explain, sums
+
+
+def weigh_block(positions: pd.DataFrame, settings: RegulatorySettings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, BookSums]:
+    """Validate and weigh one block of a book: its explain rows and its sums.
+
+    A book's blocks are its rows in runs of ``BLOCK_ROWS`` (the last shorter);
+    their sums, added in order by :func:`sum_blocks`, give
+    :func:`metrics_from_sums` exactly the figures of :func:`compute_metrics`.
+    """
+    canonical = validate_positions(positions, as_of=settings.as_of_date)
+    return _weigh(canonical.reset_index(drop=True), settings)
+
+
+def metrics_from_sums(
+    sums: BookSums,
+    capital: CapitalStack,
+    settings: RegulatorySettings = DEFAULT_SETTINGS,
+    explain: pd.DataFrame | None = None,
+) -> MetricsResult:
+    """The aggregates, compositions and summary of a book from its sums (``explain`` as given)."""
+    if not isinstance(capital, CapitalStack):
+        raise ValueError(f"capital must be a CapitalStack (see validate_capital), got {type(capital).__name__}")
+    lcr = lcr_composition(sums.lcr)
+    nsfr = nsfr_composition(sums.nsfr)
+    total_rwa = sums.totals["total_rwa"]
+    capital_result = compute_capital(capital, total_rwa, sums.exposure, settings)
+
+    by_class = sums.by_class
     present = np.flatnonzero(by_class["count"])
     rwa_by_class = pd.DataFrame(
         {
@@ -111,10 +246,7 @@ def compute_metrics(
         where=rwa_by_class["ead"].to_numpy() > 0,
     )
 
-    by_product = _sums(
-        a.product, len(PRODUCT_CODES), notional=a.notional, specific_provision=a.specific_provision,
-        ead=rwa.ead, rwa=rwa.rwa,
-    )
+    by_product = sums.by_product
     present = np.flatnonzero(by_product["count"])
     stats_by_product = pd.DataFrame(
         {
@@ -125,19 +257,18 @@ def compute_metrics(
         }
     )
 
-    side_counts = np.bincount(PRODUCT_SIDE_CODE[a.product], minlength=len(SIDES))
-    assets = a.side_mask("asset")
-    total_assets = float(a.notional[assets].sum())
+    side_counts = sums.side_counts
+    total_assets = sums.totals["total_assets"]
     ratios = capital_result["ratios"]
     summary: dict[str, Any] = {
-        "n_positions": len(a.product),
+        "n_positions": sums.n_positions,
         **{f"n_{side}": int(side_counts[i]) for i, side in enumerate(SIDES)},
-        "n_defaulted": int(a.defaulted.sum()),
+        "n_defaulted": sums.n_defaulted,
         "total_assets": total_assets,
-        "total_off_balance": float(a.notional[a.side_mask("off_balance")].sum()),
-        "total_liabilities": float(a.notional[a.side_mask("liability")].sum()),
-        "total_capital_positions": float(a.notional[a.side_mask("capital")].sum()),
-        "total_ead": float(rwa.ead.sum()),
+        "total_off_balance": sums.totals["total_off_balance"],
+        "total_liabilities": sums.totals["total_liabilities"],
+        "total_capital_positions": sums.totals["total_capital_positions"],
+        "total_ead": sums.totals["total_ead"],
         "total_rwa": total_rwa,
         "rwa_density": total_rwa / total_assets if total_assets > 0 else None,
         "cet1_ratio": ratios["cet1"],
@@ -160,7 +291,7 @@ def compute_metrics(
         summary[k] for k in ("capital_buffers_pass", "leverage_pass", "lcr_pass", "nsfr_pass")
     )
     return MetricsResult(
-        explain=explain,
+        explain=explain if explain is not None else pd.DataFrame(columns=list(EXPLAIN_COLUMNS)),
         summary=summary,
         rwa_by_class=rwa_by_class,
         stats_by_product=stats_by_product,
@@ -168,3 +299,26 @@ def compute_metrics(
         nsfr=nsfr,
         capital=capital_result,
     )
+
+
+def compute_metrics(
+    positions: pd.DataFrame,
+    capital: CapitalStack,
+    settings: RegulatorySettings = DEFAULT_SETTINGS,
+    *,
+    block_rows: int = BLOCK_ROWS,
+) -> MetricsResult:
+    """Validate ``positions`` and compute RWA, LCR, NSFR, capital and leverage."""
+    if not isinstance(capital, CapitalStack):
+        raise ValueError(f"capital must be a CapitalStack (see validate_capital), got {type(capital).__name__}")
+    canonical = validate_positions(positions, as_of=settings.as_of_date)
+    if len(canonical) <= block_rows:
+        explain, sums = _weigh(canonical, settings)
+        return metrics_from_sums(sums, capital, settings, explain)
+    explains: list[pd.DataFrame] = []
+    blocks: list[BookSums] = []
+    for start in range(0, len(canonical), block_rows):
+        explain, sums = _weigh(canonical.iloc[start:start + block_rows].reset_index(drop=True), settings)
+        explains.append(explain)
+        blocks.append(sums)
+    return metrics_from_sums(sum_blocks(blocks), capital, settings, pd.concat(explains, ignore_index=True))

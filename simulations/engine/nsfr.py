@@ -29,13 +29,14 @@ from .factors import (
     ASF_WHOLESALE_NON_FINANCIAL,
     DEFAULT_SETTINGS,
     HQLA_LEVELS,
-    NSFR_ASF_REFERENCE,
-    NSFR_LONG_MATURITY_YEARS,
+    NSFR_ASF_PARAGRAPH,
+    NSFR_DERIVATIVE_ASSET_REFERENCE,
+    NSFR_DERIVATIVE_LIABILITY_REFERENCE,
     NSFR_LOW_RISK_WEIGHT,
     NSFR_MINIMUM,
     NSFR_OFF_BALANCE_REFERENCE,
-    NSFR_RSF_REFERENCE,
-    NSFR_SHORT_MATURITY_YEARS,
+    NSFR_OTHER_LIABILITIES_REFERENCE,
+    NSFR_RSF_PARAGRAPH,
     RSF_CASH_AND_RESERVES,
     RSF_COMMITTED_FACILITIES,
     RSF_EXCHANGE_TRADED_EQUITY,
@@ -47,15 +48,19 @@ from .factors import (
     RSF_LOANS_LONG_HIGH_RW,
     RSF_LOANS_LONG_LOW_RW,
     RSF_NET_DERIVATIVE_ASSETS,
+    RSF_NON_EXCHANGE_TRADED_EQUITY,
     RSF_NON_HQLA_SECURITIES_LONG,
     RSF_UNDER_1Y,
     RegulatorySettings,
     pct,
 )
+from .hqla import hqla_eligibility
+from .maturity import maturities
 from .rwa import rwa_arrays
 from .schema import (
     CCF_CLASS_CODES,
     COUNTERPARTY_TYPES,
+    EQUITY_LISTING_CODES,
     HQLA_LEVEL_CODES,
     NON_HQLA,
     PRODUCT_CODES,
@@ -97,11 +102,13 @@ class _Catalogue:
         self.code[key] = len(self.rules)
         self.rules.append(NsfrRule(label, side, asf, rsf))
 
-    def _asf(self, key: str, description: str, factor: float) -> None:
-        self._add(key, f"{NSFR_ASF_REFERENCE}, {description}: ASF {pct(factor)}", "asf", asf=factor)
+    def _asf(self, key: str, description: str, factor: float, reference: str | None = None) -> None:
+        reference = reference or NSFR_ASF_PARAGRAPH[factor]
+        self._add(key, f"{reference}, {description}: ASF {pct(factor)}", "asf", asf=factor)
 
-    def _rsf(self, key: str, description: str, factor: float) -> None:
-        self._add(key, f"{NSFR_RSF_REFERENCE}, {description}: RSF {pct(factor)}", "rsf", rsf=factor)
+    def _rsf(self, key: str, description: str, factor: float, reference: str | None = None) -> None:
+        reference = reference or NSFR_RSF_PARAGRAPH[factor]
+        self._add(key, f"{reference}, {description}: RSF {pct(factor)}", "rsf", rsf=factor)
 
     def _build(self, s: RegulatorySettings) -> None:
         self._add("inflow", "not in the NSFR: 30-day inflow", "none")
@@ -115,10 +122,11 @@ class _Catalogue:
                   ASF_WHOLESALE_NON_FINANCIAL)
         self._asf("other_6m_1y", "other funding 6m–1y", ASF_FINANCIAL_6M_1Y)
         self._asf("other_under_6m", "other funding < 6m or without maturity", ASF_OTHER)
+        self._asf("other_liabilities", "other liabilities (no derivative add-on)", ASF_OTHER,
+                  NSFR_OTHER_LIABILITIES_REFERENCE)
         self._add("derivative_liability",
-                  f"{NSFR_ASF_REFERENCE}, net derivative liabilities: ASF {pct(ASF_OTHER)}; "
-                  f"{NSFR_RSF_REFERENCE}, gross derivative liabilities: RSF "
-                  f"{pct(s.nsfr_derivative_liabilities_rsf)} (setting)",
+                  f"{NSFR_DERIVATIVE_LIABILITY_REFERENCE}, net derivative liabilities: ASF {pct(ASF_OTHER)}; "
+                  f"gross derivative liabilities: RSF {pct(s.nsfr_derivative_liabilities_rsf)} (setting)",
                   "derivative_liability", asf=ASF_OTHER, rsf=s.nsfr_derivative_liabilities_rsf)
         # -- RSF -------------------------------------------------------------
         self._rsf("cash", "coins, notes and central-bank reserves", RSF_CASH_AND_RESERVES)
@@ -133,17 +141,20 @@ class _Catalogue:
                   RSF_LOANS_LONG_HIGH_RW)
         self._rsf("securities_long", "non-HQLA securities ≥ 1y", RSF_NON_HQLA_SECURITIES_LONG)
         self._rsf("equity", "exchange-traded equity", RSF_EXCHANGE_TRADED_EQUITY)
+        self._rsf("equity_unlisted", "equity that is not exchange-traded", RSF_NON_EXCHANGE_TRADED_EQUITY,
+                  "d295 para 43(c)")
+        self._rsf("cash_in_collection", "cash items in the process of collection (< 1y)", RSF_UNDER_1Y)
         self._rsf("non_performing", "non-performing loans", RSF_FULL)
         self._rsf("other_assets", "other assets", RSF_FULL)
         self._add("derivative_asset",
-                  f"{NSFR_RSF_REFERENCE}, net derivative assets: RSF {pct(RSF_NET_DERIVATIVE_ASSETS)} of "
+                  f"{NSFR_DERIVATIVE_ASSET_REFERENCE}, net derivative assets: RSF {pct(RSF_NET_DERIVATIVE_ASSETS)} of "
                   "derivative assets net of derivative liabilities, when positive",
                   "derivative_asset")
         self._add("committed_facility",
                   f"{NSFR_OFF_BALANCE_REFERENCE}, undrawn committed facilities: RSF {pct(RSF_COMMITTED_FACILITIES)}",
                   "off_balance", rsf=RSF_COMMITTED_FACILITIES)
         self._add("other_contingent",
-                  f"{NSFR_OFF_BALANCE_REFERENCE}, other contingent funding obligations: RSF "
+                  f"{NSFR_OFF_BALANCE_REFERENCE}, other contingent funding obligations, national discretion: RSF "
                   f"{pct(s.nsfr_other_contingent_rsf)} (setting)",
                   "off_balance", rsf=s.nsfr_other_contingent_rsf)
 
@@ -164,6 +175,12 @@ class NsfrRows:
     rule: np.ndarray
     amount: np.ndarray
     catalogue: _Catalogue
+
+    def sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Count and amount per rule: all the composition reads of the rows, so a book
+        weighed in blocks composes from its blocks' sums."""
+        size = len(self.catalogue.rules)
+        return np.bincount(self.rule, minlength=size), np.bincount(self.rule, weights=self.amount, minlength=size)
 
     def frame(self) -> pd.DataFrame:
         """``asf_factor``, ``rsf_factor`` and ``nsfr_rule`` columns for the explain table."""
@@ -186,12 +203,12 @@ def classify_nsfr(
     cat = nsfr_catalogue(settings)
     n = len(a.product)
     rule = np.full(n, cat["inflow"], dtype=np.int16)
-    residual = a.residual_maturity_years
-    # Comparisons with NaN are false: an asset without maturity is treated as
-    # one year or more, a liability without maturity as available at once.
-    under_6m = residual < NSFR_SHORT_MATURITY_YEARS
-    under_1y = residual < NSFR_LONG_MATURITY_YEARS
-    long_term = residual >= NSFR_LONG_MATURITY_YEARS
+    m = maturities(a, settings)
+    # Flags are false without a maturity: an asset without maturity is treated
+    # as one year or more, a liability without maturity as available at once.
+    under_6m = m.under_6_months
+    under_1y = m.under_1_year
+    long_term = m.one_year_or_more
     hqla_rules = np.array(
         [cat[f"hqla_{code}"] if code != NON_HQLA else -1 for code in HQLA_LEVEL_CODES], dtype=np.int16
     )
@@ -246,7 +263,12 @@ def classify_nsfr(
         "bank": bank,
         "covered_bond": securities, "subordinated_debt": securities,
         "defaulted_loan": const("non_performing"),
-        "equity": const("equity"),
+        "equity": lambda idx: np.where(
+            a.equity_listing[idx] == EQUITY_LISTING_CODES.index("listed"), cat["equity"], cat["equity_unlisted"]
+        ),
+        "rmbs": securities,
+        "cash_in_collection": const("cash_in_collection"),
+        "other_liability": const("other_liabilities"),
         "other_assets": const("other_assets"),
         "derivative_asset": const("derivative_asset"),
         "off_balance": off_balance,
@@ -261,7 +283,7 @@ def classify_nsfr(
         "derivative_liability": const("derivative_liability"),
         "capital_cet1": const("capital"),
         "capital_at1": const("capital"),
-        "capital_tier2": lambda idx: np.where(long_term[idx] | np.isnan(residual[idx]), cat["capital"],
+        "capital_tier2": lambda idx: np.where(long_term[idx] | ~m.residual_known[idx], cat["capital"],
                                               term_funding(idx)),
     }
     for code, idx in row_groups(a.product, len(PRODUCT_CODES)):
@@ -270,9 +292,11 @@ def classify_nsfr(
             rule[idx] = handler(idx)
     # HQLA holdings and defaulted positions override the product's treatment;
     # cash and reserves are Level 1 but keep their 0%.
-    hqla = (a.hqla_level != _NON_HQLA) & a.side_mask("asset")
+    # Only eligible holdings take an HQLA factor (BCBS238 paras 49–54, as in the LCR).
+    level = hqla_eligibility(a).level
+    hqla = (level != _NON_HQLA) & a.side_mask("asset")
     hqla &= ~product_mask(a.product, ("cash", "central_bank_reserves"))
-    rule[hqla] = hqla_rules[a.hqla_level[hqla]]
+    rule[hqla] = hqla_rules[level[hqla]]
     rule[a.defaulted] = cat["non_performing"]
 
     amount = np.where(a.side_mask("asset"), a.carrying_amount, a.notional)
@@ -282,9 +306,7 @@ def classify_nsfr(
 def nsfr_composition(rows: NsfrRows) -> dict[str, Any]:
     """ASF, RSF by factor and by rule, derivatives netting and the ratio."""
     rules = rows.catalogue.rules
-    size = len(rules)
-    count = np.bincount(rows.rule, minlength=size)
-    amount = np.bincount(rows.rule, weights=rows.amount, minlength=size)
+    count, amount = rows.sums()
 
     def side_total(side: str, factor_of: Callable[[NsfrRule], float]) -> tuple[float, dict[str, dict[str, float]]]:
         by_factor: dict[str, dict[str, float]] = {}
@@ -355,5 +377,5 @@ def compute_nsfr(positions: pd.DataFrame, settings: RegulatorySettings = DEFAULT
     Risk weights for the 65%/85% split of long loans come from the RWA
     calculation. ``ratio`` is ``None`` when nothing requires stable funding.
     """
-    a = position_arrays(validate_positions(positions))
+    a = position_arrays(validate_positions(positions, as_of=settings.as_of_date))
     return nsfr_composition(classify_nsfr(a, rwa_arrays(a, settings).risk_weight, settings))

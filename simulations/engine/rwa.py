@@ -21,6 +21,7 @@ from .factors import (
     BANK_ECRA_SHORT_TERM_TABLE,
     BANK_ECRA_TABLE,
     CASH,
+    CASH_IN_COLLECTION,
     CCF_CLASSES,
     CORPORATE_SME_UNRATED,
     CORPORATE_TABLE,
@@ -39,7 +40,11 @@ from .factors import (
     DEFAULTED_RRE_RW,
     DEFAULTED_RW_AT_OR_ABOVE_THRESHOLD,
     DEFAULTED_RW_BELOW_THRESHOLD,
-    EQUITY,
+    EQUITY_BY_LISTING,
+    LOAN_SPLITTING_CRE_REFERENCE,
+    LOAN_SPLITTING_RRE_REFERENCE,
+    LOAN_SPLITTING_RRE_SECURED_RW,
+    LOAN_SPLITTING_SHARE,
     MDB_TABLE,
     OTHER_ASSETS,
     OTHER_RETAIL,
@@ -48,12 +53,12 @@ from .factors import (
     REGULATORY_RETAIL,
     RETAIL_TRANSACTOR,
     RRE_GENERAL_TABLE,
+    RMBS_REFERENCE,
     RRE_INCOME_TABLE,
     SCRA_GRADE_A_REDUCED_REFERENCE,
     SCRA_GRADE_A_REDUCED_RW,
     SCRA_GRADES,
     SCRA_REFERENCE,
-    SHORT_TERM_MAX_ORIGINAL_MATURITY_YEARS,
     SOVEREIGN_TABLE,
     SUBORDINATED_DEBT,
     FlatWeight,
@@ -62,9 +67,12 @@ from .factors import (
     RegulatorySettings,
     pct,
 )
+from .maturity import maturities
 from .schema import (
     COUNTERPARTY_TYPES,
+    EQUITY_LISTING_CODES,
     PRODUCT_CODES,
+    RETAIL_SEGMENT_CODES,
     SCRA_GRADE_CODES,
     UNRATED_CODE,
     PositionArrays,
@@ -83,7 +91,7 @@ METHODS: tuple[str, ...] = (
     "sovereign", "pse", "mdb", "mdb_qualifying", "bank", "covered_bond", "corporate", "sme",
     "retail_regulatory", "retail_transactor", "retail_other", "rre_general", "rre_income", "cre_general",
     "cre_income", "defaulted", "equity", "subordinated_debt", "other_assets", "cash",
-    "by_counterparty", "not_credit",
+    "by_counterparty", "not_credit", "cash_in_collection", "rmbs",
 )
 _M = {name: i for i, name in enumerate(METHODS)}
 
@@ -95,6 +103,7 @@ _METHOD_OF_PRODUCT: dict[str, str] = {
     "cre_general": "cre_general", "cre_income": "cre_income", "defaulted_loan": "defaulted", "equity": "equity",
     "subordinated_debt": "subordinated_debt", "other_assets": "other_assets",
     "derivative_asset": "by_counterparty", "off_balance": "by_counterparty",
+    "cash_in_collection": "cash_in_collection", "rmbs": "rmbs",
 }
 #: Other financial institutions are weighted as corporates (d424 para 38).
 _METHOD_OF_COUNTERPARTY: dict[str, str] = {
@@ -107,7 +116,7 @@ METHOD_OF_COUNTERPARTY = np.array([_M[_METHOD_OF_COUNTERPARTY[c]] for c in COUNT
 EXPOSURE_CLASSES: tuple[str, ...] = (
     "sovereign", "pse", "mdb", "bank", "covered_bond", "corporate", "corporate_sme", "retail",
     "residential_real_estate", "commercial_real_estate", "defaulted", "equity", "subordinated_debt",
-    "other_assets",
+    "other_assets", "securitisation",
 )
 _CLASS_OF_METHOD: dict[str, str] = {
     "sovereign": "sovereign", "pse": "pse", "mdb": "mdb", "mdb_qualifying": "mdb", "bank": "bank",
@@ -116,7 +125,7 @@ _CLASS_OF_METHOD: dict[str, str] = {
     "rre_general": "residential_real_estate", "rre_income": "residential_real_estate",
     "cre_general": "commercial_real_estate", "cre_income": "commercial_real_estate", "defaulted": "defaulted",
     "equity": "equity", "subordinated_debt": "subordinated_debt", "other_assets": "other_assets",
-    "cash": "other_assets",
+    "cash": "other_assets", "cash_in_collection": "other_assets", "rmbs": "securitisation",
 }
 CLASS_OF_METHOD = np.array(
     [EXPOSURE_CLASSES.index(_CLASS_OF_METHOD[m]) if m in _CLASS_OF_METHOD else -1 for m in METHODS],
@@ -163,6 +172,10 @@ class RuleBook:
     defaulted_high: int
     defaulted_rre: int
     not_credit: int
+    equity_by_listing: np.ndarray
+    counterparty_individual: int
+    counterparty_sme: int
+    loan_splitting: dict[str, int]
     ccf_labels: tuple[str, ...]
     ccf_values: np.ndarray
 
@@ -244,10 +257,30 @@ def rule_book(settings: RegulatorySettings = DEFAULT_SETTINGS) -> RuleBook:
         "retail_regulatory": b.flat(REGULATORY_RETAIL),
         "retail_transactor": b.flat(RETAIL_TRANSACTOR),
         "retail_other": b.flat(OTHER_RETAIL),
-        "equity": b.flat(EQUITY),
+
         "subordinated_debt": b.flat(SUBORDINATED_DEBT),
         "other_assets": b.flat(OTHER_ASSETS),
         "cash": b.flat(CASH),
+        "cash_in_collection": b.flat(CASH_IN_COLLECTION),
+        "rmbs": b.add(f"{RMBS_REFERENCE}: RW {pct(settings.rmbs_risk_weight)} (setting)", settings.rmbs_risk_weight),
+    }
+    equity_by_listing = np.array([b.flat(EQUITY_BY_LISTING[code]) for code in EQUITY_LISTING_CODES], dtype=np.int16)
+    counterparty_individual = b.add(
+        f"d424 para 70, RW of counterparty: individual {pct(CRE_COUNTERPARTY_INDIVIDUAL_RW)}",
+        CRE_COUNTERPARTY_INDIVIDUAL_RW,
+    )
+    counterparty_sme = b.add(f"d424 para 70, RW of counterparty: SME {pct(CRE_COUNTERPARTY_SME_RW)}",
+                             CRE_COUNTERPARTY_SME_RW)
+    share = pct(LOAN_SPLITTING_SHARE)
+    loan_splitting = {
+        "rre_general": b.add(
+            f"{LOAN_SPLITTING_RRE_REFERENCE}: {pct(LOAN_SPLITTING_RRE_SECURED_RW)} on the part up to {share} of "
+            "the property value (less liens ranking ahead, shared pro rata with pari passu liens), "
+            "counterparty RW on the rest", np.nan),
+        "cre_general": b.add(
+            f"{LOAN_SPLITTING_CRE_REFERENCE}: min({pct(CRE_GENERAL_LOW_LTV_CAP)}, counterparty RW) on the part up "
+            f"to {share} of the property value (less liens ranking ahead, shared pro rata with pari passu liens), "
+            "counterparty RW on the rest", np.nan),
     }
     cap = pct(CRE_GENERAL_LOW_LTV_CAP)
     # Table 13 gives a formula on the counterparty's weight, not a number.
@@ -275,6 +308,10 @@ def rule_book(settings: RegulatorySettings = DEFAULT_SETTINGS) -> RuleBook:
         defaulted_high=defaulted_high,
         defaulted_rre=defaulted_rre,
         not_credit=not_credit,
+        equity_by_listing=equity_by_listing,
+        counterparty_individual=counterparty_individual,
+        counterparty_sme=counterparty_sme,
+        loan_splitting=loan_splitting,
         ccf_labels=ccf_labels,
         ccf_values=np.array([c.ccf for c in CCF_CLASSES.values()]),
     )
@@ -297,6 +334,8 @@ class RwaArrays:
     rwa: np.ndarray
     rule: np.ndarray
     book: RuleBook
+    #: Rule of the counterparty weight a general CRE or loan-splitting row used (-1: none).
+    counterparty_rule: np.ndarray | None = None
 
 
 def _ltv_band(table: LtvTable, ltv: np.ndarray) -> np.ndarray:
@@ -311,6 +350,8 @@ class _Weigher:
         self.a = a
         self.book = book
         self.settings = settings
+        self.short_term = maturities(a, settings).short_term_original
+        self.ltv = _ltv_with_other_liens(a)
 
     def rules(self, method: int, idx: np.ndarray) -> np.ndarray:
         a, book = self.a, self.book
@@ -326,15 +367,18 @@ class _Weigher:
             return np.where(rating == UNRATED_CODE, book.flat["sme"], book.by_rating["corporate"][rating])
         if name in book.flat:
             return np.full(len(idx), book.flat[name], dtype=np.int16)
+        if name == "equity":
+            listing = np.maximum(a.equity_listing[idx], 0)  # empty is listed (the default)
+            return book.equity_by_listing[listing]
         if name in _LTV_TABLES:
-            return book.by_ltv[name][_ltv_band(_LTV_TABLES[name], a.ltv[idx])]
+            return book.by_ltv[name][_ltv_band(_LTV_TABLES[name], self.ltv[idx])]
         if name == "defaulted":
             return self._defaulted(idx)
         return np.full(len(idx), book.not_credit, dtype=np.int16)
 
     def _short_term(self, idx: np.ndarray) -> np.ndarray:
         # An unknown original maturity is not short-term (NaN compares false).
-        return self.a.original_maturity_years[idx] <= SHORT_TERM_MAX_ORIGINAL_MATURITY_YEARS
+        return self.short_term[idx]
 
     def _bank(self, idx: np.ndarray, rating: np.ndarray, short: np.ndarray) -> np.ndarray:
         """ECRA (Table 6) for rated banks, SCRA (Table 7) for unrated ones."""
@@ -374,16 +418,45 @@ class _Weigher:
         general_rre = a.product[idx] == PRODUCT_CODES.index("rre_general")
         return np.where(general_rre, book.defaulted_rre, rules).astype(np.int16)
 
-    def counterparty_weight(self, idx: np.ndarray) -> np.ndarray:
-        """The "RW of counterparty" of general CRE (d424 para 70)."""
+    def counterparty_weight(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The "RW of counterparty" of general real estate (d424 para 70), and the rule that gave it."""
         cpty = self.a.counterparty_type[idx]
         method = METHOD_OF_COUNTERPARTY[cpty]
-        weight = np.empty(len(idx))
+        rule = np.empty(len(idx), dtype=np.int16)
         for m, group in row_groups(method, len(METHODS)):
-            weight[group] = self.book.weights[self.rules(m, idx[group])]
-        weight[cpty == COUNTERPARTY_TYPES.index("individual")] = CRE_COUNTERPARTY_INDIVIDUAL_RW
-        weight[cpty == COUNTERPARTY_TYPES.index("sme")] = CRE_COUNTERPARTY_SME_RW
-        return weight
+            rule[group] = self.rules(m, idx[group])
+        rule[cpty == COUNTERPARTY_TYPES.index("individual")] = self.book.counterparty_individual
+        rule[cpty == COUNTERPARTY_TYPES.index("sme")] = self.book.counterparty_sme
+        return self.book.weights[rule], rule
+
+
+def _property_value(a: PositionArrays) -> np.ndarray:
+    """The property's value: stated, or the bank's loan over its LTV."""
+    return np.where(np.isnan(a.property_value), a.notional / a.ltv, a.property_value)
+
+
+def _ltv_with_other_liens(a: PositionArrays) -> np.ndarray:
+    """Whole-loan LTV: the loan amount includes the liens of others ranking ahead or pari passu (d424 para 62)."""
+    others = np.nan_to_num(a.senior_liens) + np.nan_to_num(a.pari_passu_liens)
+    if not others.any():
+        return a.ltv
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(others > 0, a.ltv + others / _property_value(a), a.ltv)
+
+
+def loan_splitting_secured_part(
+    loan: np.ndarray, exposure: np.ndarray, property_value: np.ndarray, senior: np.ndarray, pari_passu: np.ndarray
+) -> np.ndarray:
+    """The part of the exposure that takes the secured weight under loan-splitting (d424 paras 65, 71).
+
+    55% of the property value, less the liens of others ranking ahead; when
+    others hold pari passu liens, that amount is shared pro rata between them
+    and the bank's lien (``loan``). The part is at most the exposure.
+    """
+    available = LOAN_SPLITTING_SHARE * property_value - senior
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shared = np.where(pari_passu > 0, available * pari_passu / (pari_passu + loan), 0.0)
+    return np.clip(available - shared, 0.0, exposure)
 
 
 def rwa_arrays(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTINGS) -> RwaArrays:
@@ -395,6 +468,10 @@ def rwa_arrays(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTING
     method = METHOD_OF_PRODUCT[a.product]
     by_cpty = method == _M["by_counterparty"]
     method[by_cpty] = METHOD_OF_COUNTERPARTY[a.counterparty_type[by_cpty]]
+    # An off-balance item to an individual is weighted by its retail segment.
+    segment = np.where(by_cpty, a.retail_segment, -1)
+    method[segment == RETAIL_SEGMENT_CODES.index("transactor")] = _M["retail_transactor"]
+    method[segment == RETAIL_SEGMENT_CODES.index("other")] = _M["retail_other"]
     defaulted = a.defaulted & (method != _M["not_credit"])
     method[defaulted] = _M["defaulted"]
 
@@ -403,10 +480,12 @@ def rwa_arrays(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTING
         rule[idx] = weigher.rules(m, idx)
     risk_weight = book.weights[rule]
 
+    counterparty_rule = np.full(n, -1, dtype=np.int16)
+    splitting = settings.real_estate_approach == "loan_splitting"
     cre = np.flatnonzero(method == _M["cre_general"])
     if len(cre):
-        counterparty_rw = weigher.counterparty_weight(cre)
-        low_ltv = _ltv_band(CRE_GENERAL_TABLE, a.ltv[cre]) == 0
+        counterparty_rw, counterparty_rule[cre] = weigher.counterparty_weight(cre)
+        low_ltv = _ltv_band(CRE_GENERAL_TABLE, weigher.ltv[cre]) == 0
         risk_weight[cre] = np.where(
             low_ltv, np.minimum(CRE_GENERAL_LOW_LTV_CAP, counterparty_rw), counterparty_rw
         )
@@ -417,6 +496,22 @@ def rwa_arrays(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTING
     ead = np.where(credit, a.carrying_amount, 0.0)
     ead = np.where(off_balance, ead * ccf, ead)
     rwa = np.where(credit, ead * risk_weight, 0.0)
+
+    if splitting:
+        for name in ("rre_general", "cre_general"):
+            rows = np.flatnonzero(method == _M[name])
+            if not len(rows):
+                continue
+            counterparty_rw, counterparty_rule[rows] = weigher.counterparty_weight(rows)
+            secured_rw = (np.full(len(rows), LOAN_SPLITTING_RRE_SECURED_RW) if name == "rre_general"
+                          else np.minimum(CRE_GENERAL_LOW_LTV_CAP, counterparty_rw))
+            secured = loan_splitting_secured_part(
+                a.notional[rows], ead[rows], _property_value(a)[rows], np.nan_to_num(a.senior_liens[rows]),
+                np.nan_to_num(a.pari_passu_liens[rows]),
+            )
+            rwa[rows] = secured * secured_rw + (ead[rows] - secured) * counterparty_rw
+            risk_weight[rows] = np.divide(rwa[rows], ead[rows], out=secured_rw.astype(float), where=ead[rows] > 0)
+            rule[rows] = book.loan_splitting[name]
     return RwaArrays(
         exposure_class=CLASS_OF_METHOD[method],
         ccf=ccf,
@@ -426,6 +521,7 @@ def rwa_arrays(a: PositionArrays, settings: RegulatorySettings = DEFAULT_SETTING
         rwa=rwa,
         rule=rule,
         book=book,
+        counterparty_rule=counterparty_rule,
     )
 
 
@@ -443,6 +539,11 @@ def rwa_frame(positions: pd.DataFrame, result: RwaArrays) -> pd.DataFrame:
             "ccf_rule": pd.Categorical.from_codes(
                 result.ccf_class, dtype=pd.CategoricalDtype(list(result.book.ccf_labels))
             ),
+            "counterparty_rule": pd.Categorical.from_codes(
+                result.counterparty_rule if result.counterparty_rule is not None
+                else np.full(len(positions), -1, dtype=np.int16),
+                dtype=result.book.dtype,
+            ),
         }
     )
 
@@ -458,5 +559,5 @@ def compute_rwa(positions: pd.DataFrame, settings: RegulatorySettings = DEFAULT_
     ``rule`` (categorical: the table and band that gave the weight) and
     ``ccf_rule`` (categorical: the CCF paragraph, off-balance items only).
     """
-    canonical = validate_positions(positions)
+    canonical = validate_positions(positions, as_of=settings.as_of_date)
     return rwa_frame(canonical, rwa_arrays(position_arrays(canonical), settings))

@@ -18,6 +18,7 @@ column.
 from __future__ import annotations
 
 import math
+from datetime import date
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .factors import CCF_CLASSES, HQLA_LEVELS, NON_HQLA, RATING_GRADES, UNRATED
+from .factors import CCF_CLASSES, EQUITY_BY_LISTING, HQLA_LEVELS, NON_HQLA, RATING_GRADES, RETAIL_SEGMENTS, UNRATED
 
 # ===========================================================================
 # Errors
@@ -74,6 +75,8 @@ COUNTERPARTY_TYPES: tuple[str, ...] = (
     "sovereign", "central_bank", "pse", "mdb", "bank", "other_fi", "corporate", "sme", "individual",
 )
 SCRA_GRADE_CODES: tuple[str, ...] = ("A", "B", "C")
+EQUITY_LISTING_CODES: tuple[str, ...] = tuple(EQUITY_BY_LISTING)
+RETAIL_SEGMENT_CODES: tuple[str, ...] = RETAIL_SEGMENTS
 CCF_CLASS_CODES: tuple[str, ...] = tuple(CCF_CLASSES)
 HQLA_LEVEL_CODES: tuple[str, ...] = (*HQLA_LEVELS, NON_HQLA)
 
@@ -133,6 +136,9 @@ PRODUCTS: tuple[ProductSpec, ...] = (
     _P("subordinated_debt", "asset", "Subordinated debt and non-equity capital instruments", "bank",
        defaultable=True),
     _P("other_assets", "asset", "Other assets (fixed assets, prepayments)"),
+    _P("cash_in_collection", "asset", "Cash items in the process of collection", "bank"),
+    _P("rmbs", "asset", "Residential mortgage-backed securities held (HQLA Level 2B when eligible)", "other_fi",
+       hqla_levels=(NON_HQLA, "L2B_RMBS")),
     _P("derivative_asset", "asset", "Net derivative assets (replacement cost)", requires_counterparty=True),
     # -- off-balance -------------------------------------------------------
     _P("off_balance", "off_balance", "Off-balance-sheet item (undrawn amount), with its CCF class",
@@ -150,6 +156,8 @@ PRODUCTS: tuple[ProductSpec, ...] = (
        hqla_levels=_COLLATERAL_LEVELS),
     _P("long_term_debt", "liability", "Debt securities issued"),
     _P("derivative_liability", "liability", "Net derivative liabilities", "bank"),
+    _P("other_liability", "liability",
+       "Other liabilities (payables, accruals, provisions): no stable funding, no derivative add-on"),
     _P("capital_cet1", "capital", "Common Equity Tier 1 capital"),
     _P("capital_at1", "capital", "Additional Tier 1 capital"),
     _P("capital_tier2", "capital", "Tier 2 capital"),
@@ -219,8 +227,37 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("insured", "bool", False, "flag", "Deposit fully covered by an effective deposit insurance scheme."),
     ColumnSpec("cpty_cet1_ratio", "float", False, "fraction", "CET1 ratio of an unrated counterparty bank."),
     ColumnSpec("cpty_leverage_ratio", "float", False, "fraction", "Leverage ratio of an unrated counterparty bank."),
+    ColumnSpec("equity_listing", "category", False, "code",
+               "Equity only: listed (default), unlisted, speculative_unlisted or legislated_programme.",
+               EQUITY_LISTING_CODES),
+    ColumnSpec("retail_segment", "category", False, "code",
+               "Off-balance item to an individual: regulatory (default, 75%), transactor (45%) or other (100%).",
+               RETAIL_SEGMENT_CODES),
+    ColumnSpec("penalty_free_withdrawal", "bool", False, "flag",
+               "Retail term deposit the depositor may withdraw within 30 days without a significant penalty."),
+    ColumnSpec("market_value", "float", False, "EUR",
+               "Market value of a holding; counts for HQLA (carrying amount when empty). RWA and leverage "
+               "always use the carrying amount."),
+    ColumnSpec("property_value", "float", False, "EUR",
+               "Real estate only: value of the property (default: notional / ltv)."),
+    ColumnSpec("senior_liens", "float", False, "EUR",
+               "Real estate only: liens not held by the bank that rank ahead of the bank's."),
+    ColumnSpec("pari_passu_liens", "float", False, "EUR",
+               "Real estate only: liens not held by the bank that rank pari passu with the bank's."),
+    ColumnSpec("residual_maturity_days", "float", False, "days",
+               "Residual maturity in calendar days from the as-of date (instead of years)."),
+    ColumnSpec("original_maturity_days", "float", False, "days",
+               "Original maturity in calendar days (instead of years)."),
+)
+#: Columns read from a file but not kept: dates become days from the as-of date.
+DATE_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("maturity_date", "date", False, "YYYY-MM-DD",
+               "Contractual maturity date; with the as-of date it gives the residual maturity."),
+    ColumnSpec("start_date", "date", False, "YYYY-MM-DD",
+               "Start (origination) date; with maturity_date it gives the original maturity."),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+INPUT_COLUMN_NAMES: tuple[str, ...] = (*COLUMN_NAMES, *(c.name for c in DATE_COLUMNS))
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 CATEGORY_DTYPES: dict[str, pd.CategoricalDtype] = {
     c.name: pd.CategoricalDtype(list(c.categories), ordered=False) for c in COLUMNS if c.kind == "category"
@@ -241,8 +278,22 @@ def canonical_frame(position_id: pd.Series | pd.api.extensions.ExtensionArray, *
     must be present.
     """
     data: dict[str, Any] = {"position_id": position_id}
+    n = len(position_id)
     for spec in COLUMNS[1:]:
-        values = columns[spec.name]
+        values = columns.get(spec.name)
+        if values is None:
+            # Columns added to the format later take their empty value, so a
+            # producer written before them still builds a canonical frame.
+            values = {"category": np.full(n, -1, dtype=np.int16), "bool": np.zeros(n, dtype=bool)}.get(
+                spec.kind, np.full(n, np.nan)
+            )
+            product = np.asarray(columns["product"])
+            if spec.name == "equity_listing":
+                values[product == PRODUCT_CODES.index("equity")] = EQUITY_LISTING_CODES.index("listed")
+            elif spec.name == "retail_segment":
+                individual = np.asarray(columns["counterparty_type"]) == COUNTERPARTY_TYPES.index("individual")
+                values[(product == PRODUCT_CODES.index("off_balance")) & individual] = (
+                    RETAIL_SEGMENT_CODES.index("regulatory"))
         data[spec.name] = categorical(spec.name, values) if spec.kind == "category" else values
     return pd.DataFrame(data)
 
@@ -270,6 +321,13 @@ def product_mask(product_codes: np.ndarray, codes: tuple[str, ...]) -> np.ndarra
 _MAX_LTV = 5.0  # an LTV above 500% is almost surely a percentage typed as a number
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+def _show(value: Any) -> str:
+    """A value as a message shows it: plain Python (``-250.0``), never a library type."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
 
 
 def _fail(mask: np.ndarray, column: str, message: Callable[[int], str] | str) -> None:
@@ -304,7 +362,7 @@ def _category_codes(series: pd.Series, column: str, upper: bool) -> np.ndarray:
         mapping[i] = -1 if text is None else allowed.get(text, -2)
     codes = mapping[raw.codes]
     _fail(codes == -2, column,
-          lambda i: f"unknown value {series.iloc[i]!r}; allowed: {', '.join(dtype.categories)}")
+          lambda i: f"unknown value {_show(series.iloc[i])}; allowed: {', '.join(dtype.categories)}")
     return codes
 
 
@@ -314,14 +372,14 @@ def _float_values(series: pd.Series, column: str) -> np.ndarray:
         values = series.to_numpy()
     else:
         if series.dtype == bool or pd.api.types.is_bool_dtype(series.dtype):
-            _fail(np.ones(len(series), dtype=bool), column, lambda i: f"not a number: {series.iloc[i]!r}")
+            _fail(np.ones(len(series), dtype=bool), column, lambda i: f"not a number: {_show(series.iloc[i])}")
         numeric = pd.to_numeric(series, errors="coerce")
         empty = series.isna().to_numpy()
         if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
             empty = empty | series.astype("str").str.strip().eq("").to_numpy()
         values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-        _fail(np.isnan(values) & ~empty, column, lambda i: f"not a number: {series.iloc[i]!r}")
-    _fail(np.isinf(values), column, lambda i: f"not a finite number: {series.iloc[i]!r}")
+        _fail(np.isnan(values) & ~empty, column, lambda i: f"not a number: {_show(series.iloc[i])}")
+    _fail(np.isinf(values), column, lambda i: f"not a finite number: {_show(series.iloc[i])}")
     return values
 
 
@@ -339,11 +397,23 @@ def _bool_values(series: pd.Series, column: str) -> np.ndarray:
         text = _normalise_text(value, upper=False)
         mapping[i] = 0 if text is None or text in _FALSE else 1 if text in _TRUE else -1
     values = mapping[raw.codes]
-    _fail(values == -1, column, lambda i: f"not true/false: {series.iloc[i]!r}")
+    _fail(values == -1, column, lambda i: f"not true/false: {_show(series.iloc[i])}")
     return values.astype(bool)
 
 
-def validate_positions(df: pd.DataFrame) -> pd.DataFrame:
+def _date_days(series: pd.Series, column: str) -> np.ndarray:
+    """Days since 1970-01-01 of ISO dates (YYYY-MM-DD); NaN for empty cells."""
+    text = series.astype("str").str.strip()
+    empty = series.isna().to_numpy() | text.eq("").to_numpy()
+    parsed = pd.to_datetime(text.where(~empty, None), format="%Y-%m-%d", errors="coerce")
+    bad = parsed.isna().to_numpy() & ~empty
+    _fail(bad, column, lambda i: f"not a date YYYY-MM-DD: {_show(series.iloc[i])}")
+    days = (parsed.to_numpy(dtype="datetime64[D]").astype("int64")).astype(np.float64)
+    days[empty] = np.nan
+    return days
+
+
+def validate_positions(df: pd.DataFrame, as_of: str | date | None = None) -> pd.DataFrame:
     """Check a positions frame and return it in canonical form.
 
     The returned frame has exactly the columns of :data:`COLUMN_NAMES`, in that
@@ -362,10 +432,10 @@ def validate_positions(df: pd.DataFrame) -> pd.DataFrame:
     for name in REQUIRED_COLUMNS:
         if name not in columns:
             raise PositionsFormatError(None, name, "required column is missing")
-    unknown = [c for c in columns if c not in COLUMN_NAMES]
+    unknown = [c for c in columns if c not in INPUT_COLUMN_NAMES]
     if unknown:
         raise PositionsFormatError(
-            None, unknown[0], f"unknown column; the format has: {', '.join(COLUMN_NAMES)}"
+            None, unknown[0], f"unknown column; the format has: {', '.join(INPUT_COLUMN_NAMES)}"
         )
     if len(df) == 0:
         raise PositionsFormatError(None, None, "there are no positions")
@@ -392,13 +462,13 @@ def validate_positions(df: pd.DataFrame) -> pd.DataFrame:
     # -- amounts -----------------------------------------------------------
     notional = _float_values(df["notional"], "notional")
     _fail(np.isnan(notional), "notional", "empty notional")
-    _fail(notional < 0, "notional", lambda i: f"negative amount {notional[i]!r}")
+    _fail(notional < 0, "notional", lambda i: f"negative amount {_show(notional[i])}")
     if "specific_provision" in df:
         provision = _float_values(df["specific_provision"], "specific_provision")
         provision = np.where(np.isnan(provision), 0.0, provision)
-        _fail(provision < 0, "specific_provision", lambda i: f"negative amount {provision[i]!r}")
+        _fail(provision < 0, "specific_provision", lambda i: f"negative amount {_show(provision[i])}")
         _fail(provision > notional, "specific_provision",
-              lambda i: f"provision {provision[i]!r} exceeds the notional {notional[i]!r}")
+              lambda i: f"provision {_show(provision[i])} exceeds the notional {_show(notional[i])}")
     else:
         provision = np.zeros(n)
 
@@ -457,24 +527,71 @@ def validate_positions(df: pd.DataFrame) -> pd.DataFrame:
           "an unrated covered bond needs the issuer's rating (issuer_rating) or SCRA grade")
 
     # -- real estate -------------------------------------------------------
-    ltv = _float_values(df["ltv"], "ltv") if "ltv" in df else np.full(n, np.nan)
+    def amounts(column: str, applies: np.ndarray, where: str) -> np.ndarray:
+        if column not in df:
+            return np.full(n, np.nan)
+        values = _float_values(df[column], column)
+        _fail(values < 0, column, lambda i: f"negative amount {_show(values[i])}")
+        _fail(~np.isnan(values) & ~applies, column, f"{column} applies only to {where}")
+        return values
+
     real_estate = per_product(lambda p: p.real_estate)
-    _fail(real_estate & np.isnan(ltv), "ltv", lambda i: f"ltv is required for {PRODUCT_CODES[product[i]]!r}")
-    _fail(ltv <= 0, "ltv", lambda i: f"ltv must be positive, got {ltv[i]!r}")
-    _fail(ltv > _MAX_LTV, "ltv", lambda i: f"ltv is a fraction (0.8 for 80%), got {ltv[i]!r}")
+    property_value = amounts("property_value", real_estate, "real estate")
+    _fail(property_value == 0, "property_value", "property_value must be positive")
+    senior_liens = amounts("senior_liens", real_estate, "real estate")
+    pari_passu_liens = amounts("pari_passu_liens", real_estate, "real estate")
+    ltv = _float_values(df["ltv"], "ltv") if "ltv" in df else np.full(n, np.nan)
+    # With the property's value, the LTV of the bank's own loan follows.
+    derived = np.isnan(ltv) & ~np.isnan(property_value)
+    ltv = np.where(derived, np.divide(notional, property_value, out=np.full(n, np.nan), where=derived), ltv)
+    _fail(real_estate & np.isnan(ltv), "ltv",
+          lambda i: f"ltv (or property_value) is required for {PRODUCT_CODES[product[i]]!r}")
+    _fail(ltv <= 0, "ltv", lambda i: f"ltv must be positive, got {_show(ltv[i])}")
+    _fail(ltv > _MAX_LTV, "ltv", lambda i: f"ltv is a fraction (0.8 for 80%), got {_show(ltv[i])}")
+    is_asset = per_product(lambda p: p.side == "asset")
+    market_value = amounts("market_value", is_asset, "assets")
 
     # -- maturities and ratios --------------------------------------------
     def optional_floats(column: str, upper_bound: float | None = None) -> np.ndarray:
         if column not in df:
             return np.full(n, np.nan)
         values = _float_values(df[column], column)
-        _fail(values < 0, column, lambda i: f"must not be negative, got {values[i]!r}")
+        _fail(values < 0, column, lambda i: f"must not be negative, got {_show(values[i])}")
         if upper_bound is not None:
-            _fail(values > upper_bound, column, lambda i: f"is a fraction (0.12 for 12%), got {values[i]!r}")
+            _fail(values > upper_bound, column, lambda i: f"is a fraction (0.12 for 12%), got {_show(values[i])}")
         return values
 
     original_maturity = optional_floats("original_maturity_years")
     residual_maturity = optional_floats("residual_maturity_years")
+    residual_days = optional_floats("residual_maturity_days")
+    original_days = optional_floats("original_maturity_days")
+    for column, days in (("residual_maturity_days", residual_days), ("original_maturity_days", original_days)):
+        _fail(~np.isnan(days) & (days != np.floor(days)), column, lambda i, d=days: f"days are whole numbers, got {_show(d[i])}")
+    maturity_day = _date_days(df["maturity_date"], "maturity_date") if "maturity_date" in df else np.full(n, np.nan)
+    start_day = _date_days(df["start_date"], "start_date") if "start_date" in df else np.full(n, np.nan)
+    _fail(~np.isnan(residual_maturity) & ~np.isnan(residual_days), "residual_maturity_days",
+          "give the residual maturity once: in years or in days")
+    _fail(~np.isnan(original_maturity) & ~np.isnan(original_days), "original_maturity_days",
+          "give the original maturity once: in years or in days")
+    _fail(~np.isnan(start_day) & np.isnan(maturity_day), "start_date", "start_date needs maturity_date")
+    _fail(~np.isnan(maturity_day) & ~(np.isnan(residual_maturity) & np.isnan(residual_days)), "maturity_date",
+          "give the residual maturity once: as maturity_date, in days or in years")
+    _fail(~np.isnan(start_day) & ~(np.isnan(original_maturity) & np.isnan(original_days)), "start_date",
+          "give the original maturity once: as start_date, in days or in years")
+    _fail(start_day > maturity_day, "start_date", "start_date is after maturity_date")
+    uses_calendar = ~np.isnan(residual_days) | ~np.isnan(original_days) | ~np.isnan(maturity_day)
+    if uses_calendar.any():
+        if as_of is None:
+            column = ("maturity_date" if (~np.isnan(maturity_day)).any()
+                      else "residual_maturity_days" if (~np.isnan(residual_days)).any() else "original_maturity_days")
+            _fail(uses_calendar, column,
+                  "maturities as dates or days are measured from the as-of date: set as_of_date")
+        as_of_day = float((np.datetime64(str(as_of), "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
+        from_dates = ~np.isnan(maturity_day)
+        _fail(from_dates & (maturity_day < as_of_day), "maturity_date", "maturity_date is before the as-of date")
+        residual_days = np.where(from_dates, maturity_day - as_of_day, residual_days)
+        original_days = np.where(~np.isnan(start_day), maturity_day - start_day, original_days)
+
     cet1_ratio = optional_floats("cpty_cet1_ratio", 1.0)
     leverage_ratio = optional_floats("cpty_leverage_ratio", 1.0)
 
@@ -492,6 +609,21 @@ def validate_positions(df: pd.DataFrame) -> pd.DataFrame:
     _fail(liquidity_facility & (ccf_class != CCF_CLASS_CODES.index("commitment")), "liquidity_facility",
           "liquidity_facility applies only to off_balance items of ccf_class 'commitment'")
     insured = optional_bools("insured")
+    penalty_free = optional_bools("penalty_free_withdrawal")
+    _fail(penalty_free & (product != product_code("retail_term_deposit")), "penalty_free_withdrawal",
+          "penalty_free_withdrawal applies only to retail_term_deposit")
+
+    equity_listing = optional_codes("equity_listing", upper=False)
+    is_equity = product == product_code("equity")
+    _fail((equity_listing != -1) & ~is_equity, "equity_listing", "equity_listing applies only to equity")
+    equity_listing = np.where(is_equity & (equity_listing == -1), EQUITY_LISTING_CODES.index("listed"),
+                              equity_listing).astype(np.int16)
+    retail_segment = optional_codes("retail_segment", upper=False)
+    individual_off_balance = is_off_balance & (counterparty == COUNTERPARTY_TYPES.index("individual"))
+    _fail((retail_segment != -1) & ~individual_off_balance, "retail_segment",
+          "retail_segment applies only to off_balance items to an individual")
+    retail_segment = np.where(individual_off_balance & (retail_segment == -1),
+                              RETAIL_SEGMENT_CODES.index("regulatory"), retail_segment).astype(np.int16)
 
     return canonical_frame(
         ids,
@@ -512,6 +644,15 @@ def validate_positions(df: pd.DataFrame) -> pd.DataFrame:
         insured=insured,
         cpty_cet1_ratio=cet1_ratio,
         cpty_leverage_ratio=leverage_ratio,
+        equity_listing=equity_listing,
+        retail_segment=retail_segment,
+        penalty_free_withdrawal=penalty_free,
+        market_value=market_value,
+        property_value=property_value,
+        senior_liens=senior_liens,
+        pari_passu_liens=pari_passu_liens,
+        residual_maturity_days=residual_days,
+        original_maturity_days=original_days,
     )
 
 
@@ -603,6 +744,15 @@ class PositionArrays:
     insured: np.ndarray
     cpty_cet1_ratio: np.ndarray
     cpty_leverage_ratio: np.ndarray
+    equity_listing: np.ndarray
+    retail_segment: np.ndarray
+    penalty_free_withdrawal: np.ndarray
+    market_value: np.ndarray
+    property_value: np.ndarray
+    senior_liens: np.ndarray
+    pari_passu_liens: np.ndarray
+    residual_maturity_days: np.ndarray
+    original_maturity_days: np.ndarray
 
     @property
     def carrying_amount(self) -> np.ndarray:

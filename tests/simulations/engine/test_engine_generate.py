@@ -74,9 +74,13 @@ def test_the_engine_imports_no_django_and_no_other_app(repo_root):
     assert completed.stdout.strip() == ""
 
 
+# Lines a book can state that the simulated bank does not hold.
+NOT_DRAWN = {"cash_in_collection", "rmbs", "other_liability"}
+
+
 def test_every_product_appears_when_everything_is_included():
     frame = generate_portfolio(3, 5000, WITH_EVERYTHING)
-    assert set(frame["product"].astype(str)) == set(PRODUCT_CODES)
+    assert set(frame["product"].astype(str)) == set(PRODUCT_CODES) - NOT_DRAWN
 
 
 def test_off_balance_and_derivatives_can_be_left_out():
