@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import F, Q, TextField
+from django.db.models.functions import Cast
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.lookups import (
     Exact,
@@ -316,7 +317,8 @@ def _metric_q(key: str, op: str, value: float) -> Q:
 
 def _json_text_q(field: str, key: str, op: str, value: Any) -> Q:
     """A comparison of one key of a JSON object as text; runs without the key never match."""
-    text = KeyTextTransform(key, field)
+    # As text on every database (SQLite's JSON_EXTRACT answers a number for 3000, PostgreSQL's ->> text).
+    text = Cast(KeyTextTransform(key, field), TextField())
     present = Q(**{f"{field}__has_key": key})
     if op == "=":
         return Q(Exact(text, value)) & present

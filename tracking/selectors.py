@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from runs.models import Run, Tag
+from runs.models import Run
 from tracking import experiments
 from tracking.search import STATUS_TO_MLFLOW, SearchSyntaxError, filter_q, order_expressions
 
@@ -39,7 +39,7 @@ def mlflow_run_id(run: Run) -> str:
 
 def run_get(*, user: Any, run_id: str) -> Run:
     """A run the caller may see, by MLflow run id or Runsight run id (run_20261121_001)."""
-    runs = Run.objects.visible_to(user).select_related("tracked", "owner").prefetch_related("tags")
+    runs = Run.objects.visible_to(user).select_related("tracked", "owner", "placement").prefetch_related("tags")
     pk = run_pk_from_mlflow_id(run_id)
     run = runs.filter(pk=pk).first() if pk is not None else runs.filter(run_id=run_id).first()
     if run is None:
@@ -55,18 +55,13 @@ def _param_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def run_as_mlflow(run: Run, experiment_ids: dict[str, int] | None = None) -> dict[str, Any]:
+def run_as_mlflow(run: Run) -> dict[str, Any]:
     """The run as MLflow's Run message: info, data (metrics, params, tags), inputs."""
     try:
         tracked = run.tracked
     except Run.tracked.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
         tracked = None
     tag_names = [tag.name for tag in run.tags.all()]
-    if experiment_ids is None:
-        experiment_ids = dict(
-            Tag.objects.filter(name__in=[n for n in tag_names if n.startswith(experiments.TAG_PREFIX)])
-            .values_list("name", "pk")
-        )
     run_name = (tracked.run_name if tracked else "") or run.run_id
     updated = _millis(run.finished_at or run.heartbeat_at or run.started_at or run.created_at) or 0
     metrics = []
@@ -86,14 +81,14 @@ def run_as_mlflow(run: Run, experiment_ids: dict[str, int] | None = None) -> dic
     })
     if run.owner_id:
         tags.setdefault("mlflow.user", run.owner.username)
-    labels = sorted(n for n in tag_names if not n.startswith(experiments.TAG_PREFIX))
+    labels = sorted(tag_names)
     if labels:
         tags["runsight.tags"] = ",".join(labels)
     info = {
         "run_id": mlflow_run_id(run),
         "run_uuid": mlflow_run_id(run),
         "run_name": run_name,
-        "experiment_id": experiments.experiment_of(tag_names, experiment_ids),
+        "experiment_id": experiments.experiment_of(run),
         "user_id": run.owner.username if run.owner_id else "",
         "status": STATUS_TO_MLFLOW[run.status],
         "start_time": _millis(run.started_at or run.created_at),
@@ -155,13 +150,11 @@ def runs_search(
     )
     # One row more than asked says whether a next page exists, without counting.
     page = list(
-        queryset.select_related("tracked", "owner").prefetch_related("tags")[offset: offset + max_results + 1]
+        queryset.select_related("tracked", "owner", "placement").prefetch_related("tags")[offset: offset + max_results + 1]
     )
     more = len(page) > max_results
     page = page[:max_results]
-    names = {tag.name for run in page for tag in run.tags.all() if tag.name.startswith(experiments.TAG_PREFIX)}
-    experiment_ids_by_name = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
-    rows = [run_as_mlflow(run, experiment_ids_by_name) for run in page]
+    rows = [run_as_mlflow(run) for run in page]
     return rows, _token(offset + max_results) if more else None
 
 

@@ -21,10 +21,10 @@ from django.utils import timezone
 from accounts import roles
 from accounts.services import audit_record
 from runs.hashing import params_hash
-from runs.models import LogLevel, Run, RunStatus, RunTrigger, Tag
+from runs.models import LogLevel, Run, RunStatus, RunTrigger
 from runs.services.lifecycle import _end, run_create, run_fail, run_finish, run_log, run_start
 from tracking import experiments
-from tracking.errors import TrackingError, denied, invalid, not_found
+from tracking.errors import denied, invalid, not_found
 from tracking.kind import TRACKED
 from tracking.models import MetricPoint, TrackedRun
 
@@ -51,19 +51,11 @@ class MetricValue:
 # ---------------------------------------------------------------------------
 # Experiments
 # ---------------------------------------------------------------------------
-def experiment_create(*, actor: Any, name: Any) -> experiments.Experiment:
-    """A new MLflow experiment: the tag `mlflow:<name>`. Refused if the name is taken."""
+def experiment_create(*, actor: Any, name: Any, tags: dict[str, str] | None = None) -> experiments.Experiment:
+    """A new MLflow experiment: a projects.Experiment, `<project>/<experiment>`. Refused if taken."""
     if not roles.can_track_runs(actor):
         raise denied("You may not create experiments.")
-    if not isinstance(name, str) or not name.strip():
-        raise invalid("Experiment name must be a non-empty string.")
-    if len(name) > experiments.MAX_NAME or any(ord(c) < 32 for c in name):
-        raise invalid(f"Experiment name must be at most {experiments.MAX_NAME} printable characters.")
-    if name == experiments.DEFAULT_NAME or Tag.objects.filter(name=experiments.experiment_tag_name(name)).exists():
-        raise TrackingError("RESOURCE_ALREADY_EXISTS", f"Experiment '{name}' already exists.")
-    tag = Tag.objects.create(name=experiments.experiment_tag_name(name))
-    audit_record(actor=actor, action="experiment.create", target=name, detail={"experiment_id": str(tag.pk)})
-    return experiments.experiment_get(str(tag.pk))
+    return experiments.experiment_create(actor=actor, name=name, tags=tags)
 
 
 # ---------------------------------------------------------------------------
@@ -75,10 +67,9 @@ def tracked_run_create(
     """Create a tracked run for the caller's client, RUNNING from the start, in an experiment."""
     if not roles.can_track_runs(actor):
         raise denied("You may not create runs.")
-    try:
-        experiment = experiments.experiment_get(experiment_id or experiments.DEFAULT_ID)
-    except experiments.ExperimentNotFound as exc:
-        raise not_found(str(exc)) from None
+    experiment = experiments.experiment_get(user=actor, experiment_id=experiment_id or experiments.DEFAULT_ID)
+    if not experiment.active:
+        raise invalid(f"Experiment '{experiment.name}' is archived: it takes no new runs.")
     tags = dict(tags or {})
     _check_tags(tags)
     run_name = (run_name or tags.get("mlflow.runName") or "")[:MAX_KEY]
@@ -89,7 +80,6 @@ def tracked_run_create(
                 params={},
                 trigger=RunTrigger.API,
                 owner=actor,
-                tags=[experiments.experiment_tag_name(experiment.name)] if experiment.tag_id else [],
                 enqueue=False,
             )
         except PermissionDenied as exc:
@@ -100,6 +90,7 @@ def tracked_run_create(
         assert started is not None  # created PENDING in this transaction: nobody else can claim it
         tags.pop("mlflow.runName", None)
         TrackedRun.objects.create(run=started, run_name=run_name, tags=tags)
+        experiments.run_file(actor=actor, run=started, experiment=experiment)
     return started
 
 

@@ -30,9 +30,17 @@ def mlflow_env(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[A
 
 
 @pytest.fixture(autouse=True)
-def _no_active_mlflow_run() -> Iterator[None]:
-    yield
-    import mlflow
+def _fresh_mlflow_state() -> Iterator[None]:
+    """MLflow's fluent API keeps the active run and experiment in the process: start each test without."""
+    import os
 
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
+    import mlflow.tracking.fluent as fluent
+
+    # set_experiment writes the process environment itself, out of monkeypatch's reach.
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    fluent._active_experiment_id = None
+    yield
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    fluent._active_experiment_id = None

@@ -161,13 +161,6 @@ def _run(request: Request, args: dict[str, Any]) -> Run:
         raise not_found(str(exc)) from None
 
 
-def _experiment(getter: Callable[[], experiments.Experiment]) -> experiments.Experiment:
-    try:
-        return getter()
-    except experiments.ExperimentNotFound as exc:
-        raise not_found(str(exc)) from None
-
-
 _NO_SCHEMA = extend_schema(exclude=True)
 
 
@@ -183,7 +176,7 @@ class ExperimentSearchView(MlflowView):
         max_results = _integer(args, "max_results", default=1000)
         if not 1 <= max_results <= 50_000:
             raise invalid(f"max_results must be between 1 and 50000, not {max_results}.")
-        found = experiments.experiment_list()
+        found = experiments.experiment_list(user=request.user)
         name_filter = _string(args, "filter")
         if name_filter:
             found = [e for e in found if _name_matches(e.name, name_filter)]
@@ -219,7 +212,7 @@ class ExperimentGetView(MlflowView):
     @_NO_SCHEMA
     def get(self, request: Request) -> Response:
         experiment_id = _string(self.fields(request), "experiment_id", required=True)
-        experiment = _experiment(lambda: experiments.experiment_get(experiment_id))
+        experiment = experiments.experiment_get(user=request.user, experiment_id=experiment_id)
         return Response({"experiment": experiment.as_mlflow()})
 
 
@@ -227,7 +220,7 @@ class ExperimentGetByNameView(MlflowView):
     @_NO_SCHEMA
     def get(self, request: Request) -> Response:
         name = _string(self.fields(request), "experiment_name", required=True)
-        experiment = _experiment(lambda: experiments.experiment_get_by_name(name))
+        experiment = experiments.experiment_get_by_name(user=request.user, name=name)
         return Response({"experiment": experiment.as_mlflow()})
 
 
@@ -237,7 +230,7 @@ class ExperimentCreateView(MlflowView):
     @_NO_SCHEMA
     def post(self, request: Request) -> Response:
         args = self.fields(request)
-        experiment = services.experiment_create(actor=request.user, name=args.get("name"))
+        experiment = services.experiment_create(actor=request.user, name=args.get("name"), tags=_key_values(args, "tags"))
         return Response({"experiment_id": experiment.experiment_id})
 
 
@@ -254,8 +247,7 @@ class RunSearchView(MlflowView):
         experiment_ids = _string_list(args, "experiment_ids")
         if not experiment_ids:
             raise invalid("Missing value for required parameter 'experiment_ids'.")
-        for experiment_id in experiment_ids:
-            _experiment(lambda e=experiment_id: experiments.experiment_get(e))
+        experiments.check_ids(user=request.user, experiment_ids=experiment_ids)
         rows, token = selectors.runs_search(
             user=request.user,
             experiment_ids=experiment_ids,
