@@ -32,6 +32,8 @@ urlpatterns = [
     path("api/finops/admin/runs/", include("finops_admin.api.urls")),
     # The MLflow-compatible tracking API, where MLflow's client looks for it (docs/mlflow.md).
     path("api/2.0/mlflow/", include("tracking.urls")),
+    path("projects/", include("projects.urls")),
+    path("api/", include("projects.api.urls")),
     # Operations: console › health, logs, caches, their API, and /healthz for load balancers.
     path("healthz", healthz, name="healthz"),
     path("", include("accounts.console.urls_ops")),

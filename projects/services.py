@@ -101,6 +101,18 @@ def lock_hold(project: Project, actor: Any) -> None:
     audit_record(actor=actor, action="project.lock_take", target=target_of(project), detail=detail)
 
 
+def project_edit_check(*, actor: Any, project: Project) -> None:
+    """Raise what an edit by `actor` would be refused with now (roles, then the lock); change nothing.
+
+    Lets a form (the admin's) show the refusal as an error before it saves; the edit's own
+    service checks again under the row lock.
+    """
+    _require_edit(project, actor)
+    lock = ProjectLock.objects.select_related("holder", "project").filter(project=project).first()
+    if lock_is_live(lock) and (actor is None or lock.holder_id != actor.pk):
+        raise ProjectLocked(lock)
+
+
 def _touch(project: Project) -> None:
     Project.objects.filter(pk=project.pk).update(updated_at=timezone.now())
 

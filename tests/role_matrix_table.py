@@ -37,6 +37,7 @@ CONSOLE_VIEW = (ADMIN, GOV, ML)  # health, logs, caches: read
 CONSOLE_MANAGE = (ADMIN, ML)  # caches: clear, evict
 FINOPS_SECTION = (ADMIN, FINOPS_ADMIN)  # FinOps › Admin › Batch Runs: pages and API
 FINOPS_COSTS = (ADMIN, FINOPS_ADMIN, FINOPS_USER)  # FinOps cost views (dashboard … history): pages and API
+PROJECT_EDIT = (ADMIN, ML, ANALYST)  # create, import; edit the fixture's project (analyst's, ml_admin a member)
 
 # Answers.
 OK = frozenset({200})
@@ -133,6 +134,14 @@ EXPECTED: dict[str, Entry] = {
     "training:datasets": {"GET": page(SEE_RUNS), "POST": page(TRAIN, ACTED)},
     # Datasets: read by run readers; uploaded and described by those who train; deleted by admin only
     # (the crawl's dataset feeds a training run, so its delete is refused and goes back to its page).
+    "projects:list": {"GET": page(SEE_RUNS)},
+    "projects:create": {"GET": page(PROJECT_EDIT), "POST": page(PROJECT_EDIT, ACTED)},
+    "projects:import": {"GET": page(PROJECT_EDIT), "POST": page(PROJECT_EDIT, ACTED)},
+    "projects:detail": {"GET": page(SEE_RUNS)},
+    "projects:export": {"GET": page(SEE_RUNS)},
+    "projects:experiment": {"GET": page(SEE_RUNS), "POST": page(PROJECT_EDIT, ACTED)},
+    **{f"projects:{name}": {"POST": page(PROJECT_EDIT, ACTED)}
+       for name in ("edit", "lock", "members", "datasets", "experiment_create")},
     "datasets:list": {"GET": page(SEE_RUNS)},
     "datasets:upload": {"GET": page(TRAIN), "POST": page(TRAIN, ACTED)},
     "datasets:detail": {"GET": page(SEE_RUNS)},
@@ -192,6 +201,22 @@ EXPECTED: dict[str, Entry] = {
     "api-datasets-preview": {"GET": api(SEE_RUNS)},
     "api-datasets-export": {"GET": api(SEE_RUNS)},
     "api-datasets-runs": {"GET": api(SEE_RUNS)},
+    # Projects: read by run readers; created, imported and edited by analysts, ml_admin and admin (the
+    # fixture's project is the analyst's, with ml_admin as member; admin edits every project). An edit
+    # while another persona holds the lock is a 409 (API) or a message (page): both among ACTED.
+    "api-project-list": {"GET": api(SEE_RUNS), "POST": api(PROJECT_EDIT, ACTED)},
+    "api-project-import-bundle": {"POST": api(PROJECT_EDIT, ACTED)},
+    "api-project-detail": {"GET": api(SEE_RUNS), "PATCH": api(PROJECT_EDIT, ACTED),
+                           "DELETE": api(PROJECT_EDIT, ACTED)},
+    **{f"api-project-{name}": {"POST": api(PROJECT_EDIT, ACTED)}
+       for name in ("datasets", "datasets-detach", "members", "members-remove", "runs")},
+    "api-project-lock": {"GET": api(SEE_RUNS), "POST": api(PROJECT_EDIT, ACTED), "DELETE": api(PROJECT_EDIT, ACTED)},
+    "api-project-lock-break": {"POST": api((ADMIN,), ACTED)},
+    "api-project-export": {"GET": api(SEE_RUNS)},
+    "api-project-timeline": {"GET": api(SEE_RUNS)},
+    "api-experiment-list": {"GET": api(SEE_RUNS), "POST": api(PROJECT_EDIT, ACTED)},
+    "api-experiment-detail": {"GET": api(SEE_RUNS), "PATCH": api(PROJECT_EDIT, ACTED),
+                              "DELETE": api(PROJECT_EDIT, ACTED)},
     # The MLflow-compatible tracking API (MLflow's error shape): reads for whoever sees runs, writes for
     # whoever launches them. Sent bare: a read without its id is refused (400), an empty runs/create
     # creates a run in the Default experiment, a write without its run is refused (400).
@@ -302,6 +327,10 @@ ADMIN_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
     "runs.tag": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
     # Datasets: added by uploading (the service), changed in their description only, deleted by admin.
     "simulations.dataset": {"view": STAFF, "add": (ADMIN, ML), "change": (ADMIN, ML), "delete": (ADMIN,)},
+    # Projects and experiments: saved and deleted through the services (roles, lock, audit); the
+    # fixture's project has ml_admin as a member; governance reads.
+    "projects.project": {"view": STAFF, "add": (ADMIN, ML), "change": (ADMIN, ML), "delete": (ADMIN, ML)},
+    "projects.experiment": {"view": STAFF, "add": (ADMIN, ML), "change": (ADMIN, ML), "delete": (ADMIN, ML)},
     # Written only by services.
     "simulations.parameterset": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},
     "simulations.cachedresult": {"view": STAFF, "add": NOBODY, "change": NOBODY, "delete": NOBODY},

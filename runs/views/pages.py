@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import (
     QueryDict,
     Http404,
@@ -36,6 +37,8 @@ from runs.selectors.core import run_favourite_others
 from runs.selectors.listing import run_log_text, runs_csv_rows
 from runs.selectors.validation import run_validation
 from runs.services.manage import runs_delete
+from projects.forms import PlacementForm  # launch forms file the new run under a project (kind-neutral)
+from projects.services import run_place
 
 PAGE_SIZES = (10, 25, 50, 100)
 
@@ -360,32 +363,40 @@ class LaunchView(RoleRequiredMixin, View):
 
     def get(self, request: HttpRequest, kind: str) -> HttpResponse:
         run_kind = self._kind(request, kind)
-        return self._render(request, run_kind, run_kind.params_form(prefix="p"), LaunchMetaForm())
+        placement_form = PlacementForm(request.GET if "project" in request.GET else None, user=request.user)
+        return self._render(request, run_kind, run_kind.params_form(prefix="p"), LaunchMetaForm(), placement_form)
 
     def post(self, request: HttpRequest, kind: str) -> HttpResponse:
         run_kind = self._kind(request, kind)
         params_form = run_kind.params_form(request.POST, prefix="p")
         meta_form = LaunchMetaForm(request.POST)
-        if params_form.is_valid() and meta_form.is_valid():
+        placement_form = PlacementForm(request.POST, user=request.user)
+        if params_form.is_valid() and meta_form.is_valid() and placement_form.is_valid():
             try:
-                run = services.run_create(
-                    kind=run_kind.name,
-                    params=params_form.cleaned_data,
-                    trigger=RunTrigger.MANUAL,
-                    owner=request.user,
-                    tags=meta_form.cleaned_data["tags"].split(","),
-                    notes=meta_form.cleaned_data["notes"],
-                )
+                # The run and where it is filed commit together (its task is sent on commit).
+                with transaction.atomic():
+                    run = services.run_create(
+                        kind=run_kind.name,
+                        params=params_form.cleaned_data,
+                        trigger=RunTrigger.MANUAL,
+                        owner=request.user,
+                        tags=meta_form.cleaned_data["tags"].split(","),
+                        notes=meta_form.cleaned_data["notes"],
+                    )
+                    if placement_form.cleaned_data.get("project"):
+                        run_place(actor=request.user, run=run, project=placement_form.cleaned_data["project"],
+                                  experiment=placement_form.cleaned_data.get("experiment"))
             except ValidationError as exc:
                 for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
                     params_form.add_error(field if field in params_form.fields else None, errors)
             else:
                 messages.success(request, _launch_flash(run.run_id, run))
                 return HttpResponseRedirect(reverse("runs:detail", args=[run.run_id]))
-        return self._render(request, run_kind, params_form, meta_form, status=400)
+        return self._render(request, run_kind, params_form, meta_form, placement_form, status=400)
 
-    def _render(self, request, run_kind, params_form, meta_form, status: int = 200) -> HttpResponse:
-        context = {"kind": run_kind, "params_form": readable_params_form(params_form), "meta_form": meta_form}
+    def _render(self, request, run_kind, params_form, meta_form, placement_form, status: int = 200) -> HttpResponse:
+        context = {"kind": run_kind, "params_form": readable_params_form(params_form), "meta_form": meta_form,
+                   "placement_form": placement_form}
         return render(request, self.template_name, context, status=status)
 
 

@@ -69,6 +69,7 @@ def build_world() -> World:
     secrets = {role: api_key_create(owner=user, name=f"{role} key")[1] for role, user in users.items()}
     finops = _finops_run(users[Role.FINOPS_ADMIN])
     _registry_rows(launch, ml_admin)
+    _project_rows(analyst, ml_admin, demo)
     _admin_rows()
     built = World(users, demo, other, simulation, comparison, api_key, secrets)
     built.finops_run = finops
@@ -114,6 +115,22 @@ def _registry_rows(launch: Any, owner: Any) -> None:
     run = launch("training", owner, {"model_type": "pd_logistic", "dataset": dataset.pk, "seed": 1}, ["crawl-train"])
     version = model_register(run=run, name=REGISTRY_MODEL, actor=owner)
     alias_set(model=version.model, name="champion", version=version, actor=owner)
+
+
+def _project_rows(analyst: Any, ml_admin: Any, run: Any) -> None:
+    """The analyst's project, ml_admin a member: an experiment, the registry's dataset, the demo run
+    filed under it; its lock free, so each persona's edit meets the rules rather than a lock."""
+    from projects import services
+    from simulations.training.models import Dataset
+
+    project = services.project_create(actor=analyst, name="crawl-project", description="crawl",
+                                      members=[ml_admin])
+    experiment = services.experiment_create(actor=analyst, project=project, name="crawl-experiment")
+    dataset = Dataset.objects.order_by("pk").first()
+    if dataset is not None:
+        services.project_dataset_attach(actor=analyst, project=project, dataset_name=dataset.name)
+    services.run_place(actor=analyst, run=run, project=project, experiment=experiment)
+    services.project_lock_release(actor=analyst, project=project)
 
 
 def _admin_rows() -> None:
@@ -200,6 +217,14 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
         from simulations.training.models import Dataset
 
         return [str(Dataset.objects.order_by("pk").values_list("pk", flat=True).first())]
+    if name in ("project_id", "pk") and ("projects/" in pattern.route):
+        from projects.models import Project
+
+        return [str(Project.objects.get(name="crawl-project").pk)]
+    if name in ("experiment_id", "pk") and ("experiments/" in pattern.route) and "mlflow" not in pattern.route:
+        from projects.models import Experiment
+
+        return [str(Experiment.objects.get(name="crawl-experiment").pk)]
     if name == "pk" and "comparison" in pattern.route:
         return [str(world.comparison.pk)]
     if name == "kind":
