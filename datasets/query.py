@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -144,17 +145,31 @@ def _where(view: View, types: dict[str, str]) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+_local = threading.local()
+
+
+def _connection() -> Any:
+    """This thread's DuckDB database, opened once: opening one costs more than a small query, and
+    it keeps the Parquet footers it has read (object cache) for the next page of the same file."""
+    import duckdb
+
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = duckdb.connect(config={"threads": DUCKDB_THREADS, "memory_limit": DUCKDB_MEMORY,
+                                     "enable_object_cache": True})
+        _local.con = con
+    return con
+
+
 class DatasetQuery:
     """Views of one Parquet (or, for early datasets, CSV) file."""
 
     def __init__(self, path: str, columns: list[dict[str, Any]], fmt: str = "parquet") -> None:
-        import duckdb
-
         self.path = path
         self.names = [c["name"] for c in columns]
         self.types = {c["name"]: str(c.get("type") or c.get("dtype") or "") for c in columns}
         self.fmt = fmt
-        self.con = duckdb.connect(config={"threads": DUCKDB_THREADS, "memory_limit": DUCKDB_MEMORY})
+        self.con = _connection().cursor()
         # The file's row numbers name rows as the uploader knows them (CSV files have none to give).
         self.numbered = fmt == "parquet" and "file_row_number" not in self.names
 
@@ -192,7 +207,8 @@ class DatasetQuery:
         where, params = _where(view, self.types)
         return int(self.con.sql(f"SELECT count(*) FROM {self._source()}{where}", params=params).fetchall()[0][0])
 
-    def page(self, view: View) -> Page:
+    def page(self, view: View, total: int | None = None) -> Page:
+        """A page of the view; `total` (the rows matching its filters) is counted unless given."""
         sql, params = self._select(view, numbered=True)
         table = self.con.sql(f"{sql} LIMIT {int(view.limit)} OFFSET {int(view.start)}", params=params).to_arrow_table()
         numbers: list[int | None] = [None] * table.num_rows
@@ -200,7 +216,9 @@ class DatasetQuery:
             numbers = table.column("__row__").to_pylist()
             table = table.drop_columns(["__row__"])
         rows = [list(r.values()) for r in table.to_pylist()]
-        return Page(columns=self.names, rows=rows, row_numbers=numbers, total=self.count(view), start=view.start)
+        if total is None:
+            total = self.count(view)
+        return Page(columns=self.names, rows=rows, row_numbers=numbers, total=total, start=view.start)
 
     def batches(self, view: View, batch_rows: int = EXPORT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Every row of the filtered, sorted view, as Arrow batches."""

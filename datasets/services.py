@@ -115,12 +115,14 @@ def dataset_upload(
     sheet: str | None = None,
     description: str = "",
     project: Any = None,
+    check: Callable[[Ingested], None] | None = None,
 ) -> Dataset:
     """Read an uploaded CSV, xlsx, JSON records or Parquet file and store it as the next version of `name`.
 
     Raises PermissionDenied (roles, or a guard such as a project's lock),
     ValidationError for a bad name or a file over DATASET_MAX_UPLOAD_BYTES, and
-    IngestError naming the row and column of what is wrong in the file.
+    IngestError naming the row and column of what is wrong in the file (or raised by `check`,
+    which sees what was read before anything is stored).
     """
     # `user` None is the operator at the command line (`dataset_load` without --user), trusted like other commands.
     if user is not None and not roles.can_edit_datasets(user):
@@ -136,6 +138,8 @@ def dataset_upload(
         file.seek(0)
     with tempfile.NamedTemporaryFile(prefix="dataset-", suffix=".parquet") as sink:
         result: Ingested = ingest(file, sink, filename=filename, sheet=(sheet or "").strip() or None)
+        if check is not None:  # a caller's own requirement (training wants two columns), before anything is stored
+            check(result)
         sink.flush()
         digest = _sha256_of(sink)
         stored_size = sink.tell()

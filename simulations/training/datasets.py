@@ -144,30 +144,34 @@ def _parse(data: bytes, fmt: str) -> pd.DataFrame:
 
 
 def dataset_upload(*, name: str, filename: str, data: bytes, user: Any) -> Dataset:
-    """Store an uploaded CSV or Parquet file as a dataset after checking it is a usable table."""
+    """Store an uploaded CSV or Parquet file as a dataset after checking it is a usable table.
+
+    The bytes go through the datasets ingest (datasets.services): read in batches,
+    stored as Parquet with per-column statistics, as the next version of `name`.
+    """
+    from datasets.ingest import Ingested, IngestError
+    from datasets.services import dataset_upload as ingest_upload
+
     lowered = filename.lower()
-    if lowered.endswith(".csv"):
-        fmt = DatasetFormat.CSV
-    elif lowered.endswith((".parquet", ".pq")):
-        fmt = DatasetFormat.PARQUET
-    else:
+    if not lowered.endswith((".csv", ".parquet", ".pq")):
         raise ValidationError({"file": ["Upload a .csv or .parquet file."]})
     if not data:
         raise ValidationError({"file": ["The file is empty."]})
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": [f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."]})
-    frame = _parse(data, fmt)
-    if frame.empty or len(frame.columns) < 2:
-        raise ValidationError({"file": ["The table needs at least one row and two columns (a target and a feature)."]})
-    if len(frame.columns) > MAX_COLUMNS:
-        raise ValidationError({"file": [f"The table has more than {MAX_COLUMNS} columns."]})
-    names = [str(c) for c in frame.columns]
-    if len(set(names)) != len(names):
-        raise ValidationError({"file": ["Column names must be unique."]})
-    return _create(
-        name=name or filename, kind=DatasetKind.UPLOADED, fmt=fmt, data=data, frame=frame,
-        source={"filename": filename[:200]}, user=user,
-    )
+    if lowered.endswith((".parquet", ".pq")) and not data.startswith(b"PAR1"):
+        raise ValidationError({"file": ["Could not read the file as PARQUET: it does not start as a Parquet file does."]})
+
+    def usable(result: Ingested) -> None:
+        if result.rows < 1 or len(result.columns) < 2:
+            raise IngestError("The table needs at least one row and two columns (a target and a feature).")
+        if len(result.columns) > MAX_COLUMNS:
+            raise IngestError(f"The table has more than {MAX_COLUMNS} columns.")
+
+    try:
+        return ingest_upload(user=user, file=io.BytesIO(data), name=name or filename, filename=filename, check=usable)
+    except IngestError as exc:
+        raise ValidationError({"file": [f"Could not read the file: {exc.message}"]}) from None
 
 
 def dataset_read_bytes(*, dataset: Dataset, expected_sha256: str | None = None) -> bytes:
