@@ -121,9 +121,14 @@ def project_checksum(project: Project) -> str:
 
     Equal before an export and after the import of that export into a fresh database.
     """
-    document = project_document(project)
-    document["project"].pop("members")  # accounts are this installation's own
-    document["project"].pop("owner")
+    return document_checksum(project_document(project))
+
+
+def document_checksum(document: dict[str, Any]) -> str:
+    """The checksum of a project.json document (as exported, or as read from a bundle)."""
+    document = json.loads(_canonical(document))  # a deep copy, of plain JSON values
+    document["project"].pop("members", None)  # accounts are this installation's own
+    document["project"].pop("owner", None)
     for ds in document["datasets"]:
         ds["versions"] = [{k: v[k] for k in ("name", "version", "sha256", "rows")} for v in ds["versions"]]
     document["runs"] = [r for r in document["runs"] if r.pop("exported")]
@@ -554,9 +559,10 @@ def _import(bundle: zipfile.ZipFile, actor: Any) -> ProjectImportResult:
             raise ProjectImportRefused(f"The bundle member {name!r} is not a dataset file or a run bundle.")
         if by_name[name].file_size != entry["size_bytes"]:
             raise ProjectImportRefused(f"The bundle member {name!r} is not the size {MANIFEST} says.")
-    document = _validated(
-        _DocumentSerializer, _json_member(bundle, by_name[DOCUMENT], budget, listed[DOCUMENT]["sha256"]), DOCUMENT
-    )
+    raw_document = _json_member(bundle, by_name[DOCUMENT], budget, listed[DOCUMENT]["sha256"])
+    document = _validated(_DocumentSerializer, raw_document, DOCUMENT)
+    if document_checksum(raw_document) != manifest["checksum"]:
+        raise ProjectImportRefused(f"{DOCUMENT} does not match the project checksum in {MANIFEST}. Nothing was imported.")
     if str(document["project"]["uid"]) != str(manifest["uid"]):
         raise ProjectImportRefused(f"{DOCUMENT} and {MANIFEST} name different projects.")
     _check_references(document, listed)
@@ -566,10 +572,12 @@ def _import(bundle: zipfile.ZipFile, actor: Any) -> ProjectImportResult:
     try:
         with transaction.atomic():
             result = _write(bundle, by_name, listed, document, budget, actor, written)
-            result.checksum = project_checksum(result.project)
-            if result.checksum != manifest["checksum"]:
+            result.checksum = manifest["checksum"]
+            # A project made by this import must be exactly the bundle's; one that was here already
+            # may hold more (experiments, runs added since), and keeps it.
+            if result.created and project_checksum(result.project) != manifest["checksum"]:
                 raise ProjectImportRefused(
-                    f"The imported project's checksum {result.checksum[:12]}… is not the bundle's "
+                    f"The imported project's checksum {project_checksum(result.project)[:12]}… is not the bundle's "
                     f"{manifest['checksum'][:12]}…: its content does not add up. Nothing was imported."
                 )
             if result.added_anything:
