@@ -6,3 +6,6 @@ class DatasetsConfig(AppConfig):
 
     name = "datasets"
     verbose_name = "Datasets"
+
+    def ready(self) -> None:
+        from datasets import book_kind  # noqa: F401  (registers the positions_book run kind)

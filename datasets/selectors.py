@@ -30,9 +30,9 @@ def dataset_versions(*, dataset: Dataset) -> QuerySet[Dataset]:
 
 
 def dataset_runs(*, dataset: Dataset) -> QuerySet[Run]:
-    """Runs launched on this version: training runs by `dataset`, simulations by `positions_dataset`."""
+    """Runs launched on this version: training runs by `dataset`, book metrics by `positions_dataset`."""
     return Run.objects.filter(
-        Q(kind="training", params__dataset=dataset.pk) | Q(kind="simulation", params__positions_dataset=dataset.pk)
+        Q(kind="training", params__dataset=dataset.pk) | Q(kind="positions_book", params__positions_dataset=dataset.pk)
     ).order_by("-created_at")
 
 
