@@ -302,6 +302,9 @@ FILE_UPLOAD_HANDLERS = [
 ]
 # Seconds a run list's total count is reused while paging through the same filters.
 RUN_LIST_COUNT_SECONDS = env_int("RUN_LIST_COUNT_SECONDS", 15, minimum=0)
+# Above this many runs by the planner's estimate, a run list shows the estimate (marked
+# as such) instead of counting (PostgreSQL only; 0: always count).
+RUN_LIST_EXACT_COUNT_MAX = env_int("RUN_LIST_EXACT_COUNT_MAX", 20000, minimum=0)
 # Values one multi-valued filter of the run list accepts (tags, statuses, kinds, triggers).
 RUN_FILTER_MAX_VALUES = env_int("RUN_FILTER_MAX_VALUES", 50, minimum=1)
 # Run ids one bulk request (delete, cleanup execution, bulk actions) may name.

@@ -14,6 +14,8 @@ from django.utils.choices import BaseChoiceIterator
 
 from runs.kinds import all_kinds
 from runs.models import Run, RunFavourite, RunStatus, RunTrigger
+from runs.query import QueryError, compile_filter, compile_order
+from runs.query.columns import split_list
 
 PERIOD_CHOICES = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")]
 
@@ -52,14 +54,31 @@ SORTABLE = (
 )
 
 
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Sorts as asked, then newest first, so that pages never shuffle rows with equal keys."""
+def validate_query(value: str) -> None:
+    """A filter in the run query language, or a form error naming the offending character."""
+    try:
+        compile_filter(value)
+    except QueryError as exc:
+        raise ValidationError(exc.describe(), code="invalid_query") from None
 
-    def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
-        qs = super().filter(qs, value)
-        if value and not any(v.lstrip("-") == "created_at" for v in value):
-            qs = qs.order_by(*qs.query.order_by, "-created_at")
-        return qs
+
+def validate_ordering(value: str) -> None:
+    try:
+        compile_order(split_list(value or ""))
+    except QueryError as exc:
+        raise ValidationError(exc.describe(), code="invalid_ordering") from None
+
+
+class RunOrderingFilter(django_filters.CharFilter):
+    """`ordering=-created_at`, `ordering=status,-duration`, `ordering=-metrics.rwa_total`,
+    `ordering=params.mix DESC`: the list's columns, or any metric or parameter (runs
+    without it last). Ties are broken newest first, then by id, so pages never shuffle."""
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        items = split_list(value or "")
+        if not items:
+            return qs
+        return compile_order(items).apply(qs)
 
 
 class KindChoices(BaseChoiceIterator):
@@ -131,11 +150,27 @@ class RunFilter(django_filters.FilterSet):
     )
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
-    ordering = StableOrderingFilter(fields=SORTABLE)
+    ordering = RunOrderingFilter(
+        label="Sort", validators=[validate_ordering],
+        help_text=(
+            "Comma-separated sort keys, each `-` prefixed (or followed by DESC) for descending: "
+            + ", ".join(label for _, label in SORTABLE)
+            + ", metrics.<key> or params.<key> (runs without the value last)."
+        ),
+    )
+    filter = django_filters.CharFilter(
+        method="filter_query", label="Query", validators=[validate_query],
+        help_text='A filter in the run query language, e.g. `kind = simulation AND metrics.lcr > 1.5` (docs/search.md).',
+    )
 
     class Meta:
         model = Run
         fields: list[str] = []
+
+    def filter_query(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value.strip():
+            return queryset
+        return compile_filter(value, user=getattr(self.request, "user", None)).apply(queryset)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

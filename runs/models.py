@@ -268,3 +268,33 @@ class RunFavourite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} ★ {self.run_id}"
+
+
+class SavedView(models.Model):
+    """A named run list: its query, the columns it shows and its sort, kept on the server.
+
+    Its owner edits it; when shared, everyone who may see runs can open it (through
+    /runs/?view=<id>), each seeing only the runs their own roles allow. One view per
+    owner may be their default: a bare /runs/ opens with it."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    query = models.TextField(blank=True, help_text="A filter in the run query language (docs/search.md).")
+    columns = models.JSONField(default=list, blank=True, help_text='Extra columns, e.g. ["metrics.lcr", "params.mix"].')
+    sort = models.JSONField(default=list, blank=True, help_text='Sort keys, e.g. ["-metrics.rwa_total"].')
+    shared = models.BooleanField(default=False)
+    is_default = models.BooleanField(default=False, help_text="Opened by a bare /runs/ for its owner.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedview_name_once_per_owner"),
+            models.UniqueConstraint(
+                fields=["owner"], condition=Q(is_default=True), name="savedview_one_default_per_owner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

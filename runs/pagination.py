@@ -12,19 +12,24 @@ paging through the same list does not need it recounted each time. So:
 - what a page sees corrects the total: the last page knows it exactly, and a
   page with a row after it proves at least that many;
 - the cache is an optimisation: when it fails (Redis down), the list counts and
-  answers as if nothing were cached.
+  answers as if nothing were cached;
+- on PostgreSQL, a list the planner expects to hold more than RUN_LIST_EXACT_COUNT_MAX
+  runs is not counted at all: its total is the planner's estimate (EXPLAIN, a
+  millisecond), marked as an estimate, and corrected by what the pages see.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.utils.functional import cached_property
 
 logger = logging.getLogger(__name__)
@@ -116,13 +121,20 @@ class CachedCountPaginator(Paginator):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._from_cache = False
+        self._estimated = False
         self._exact: int | None = None
         self._at_least = 0
 
     @property
     def count_is_approximate(self) -> bool:
         self.count  # noqa: B018  (decides where the total comes from)
-        return self._from_cache
+        return self._from_cache or self._estimated
+
+    @property
+    def count_is_estimate(self) -> bool:
+        """True when the total is the planner's estimate, not a count."""
+        self.count  # noqa: B018
+        return self._estimated
 
     # A page is fetched with one row more than it shows; its number is not checked
     # against a total that may be older than the rows.
@@ -169,10 +181,30 @@ class CachedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        self._from_cache = False
+        self._from_cache = self._estimated = False
         if self._exact is not None:
             return self._exact
+        estimate = self._estimate()
+        if estimate is not None:
+            self._estimated = True
+            return max(estimate, self._at_least)
         return max(self._counted(), self._at_least)
+
+    def _estimate(self) -> int | None:
+        """The planner's row estimate when it is above RUN_LIST_EXACT_COUNT_MAX (PostgreSQL), else None."""
+        limit = settings.RUN_LIST_EXACT_COUNT_MAX
+        queryset = self.object_list
+        if not limit or not hasattr(queryset, "query") or connections[queryset.db].vendor != "postgresql":
+            return None
+        try:
+            plan = json.loads(queryset.order_by().explain(format="json"))
+            rows = int(plan[0]["Plan"]["Plan Rows"])
+        except EmptyResultSet:
+            return 0
+        except (DatabaseError, ValueError, KeyError, IndexError, TypeError) as exc:
+            logger.warning("Run list estimate unavailable (%s): counting instead", exc)
+            return None
+        return rows if rows > limit else None
 
     def _counted(self) -> int:
         ttl = settings.RUN_LIST_COUNT_SECONDS
@@ -192,3 +224,119 @@ class CachedCountPaginator(Paginator):
         value = super().count
         _cache_set(key, value, ttl)
         return value
+
+
+# ---------------------------------------------------------------------------
+# Keyset pages: deep pages at the cost of the first
+# ---------------------------------------------------------------------------
+# An OFFSET page reads and throws away every row before it. A cursor names the last
+# row seen by its sort keys; the next page starts right after it, through the same
+# index, however deep. Its rule for missing values is "last", whichever the direction.
+
+class CursorError(ValueError):
+    """A cursor that this list did not give out (or for another sort)."""
+
+
+def _encode_value(value: Any) -> Any:
+    from datetime import datetime
+    from uuid import UUID
+
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, UUID):
+        return {"u": str(value)}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    from datetime import datetime
+    from uuid import UUID
+
+    if isinstance(value, dict):
+        if "t" in value:
+            return datetime.fromisoformat(value["t"])
+        if "u" in value:
+            return UUID(value["u"])
+        raise CursorError("bad value")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise CursorError("bad value")
+
+
+def encode_cursor(keys: list[str], values: list[Any]) -> str:
+    import base64
+
+    raw = json.dumps({"k": keys, "v": [_encode_value(v) for v in values]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str, keys: list[str]) -> list[Any]:
+    import base64
+    import binascii
+
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.get("k") != keys or not isinstance(data.get("v"), list):
+            raise CursorError("This cursor belongs to another sort or list.")
+        return [_decode_value(v) for v in data["v"]]
+    except CursorError:
+        raise
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
+        raise CursorError("This cursor is not one this list gave out.") from None
+
+
+def _after(order_by: list[Any], aliases: list[str], values: list[Any]) -> Any:
+    """Rows strictly after `values` in this order (missing values last)."""
+    from django.db.models import Q
+
+    condition = Q(pk__in=[])
+    equal = Q()
+    for expression, alias, value in zip(order_by, aliases, values):
+        lookup = "lt" if expression.descending else "gt"
+        if value is None:
+            beyond = Q(pk__in=[])  # nothing sorts after a missing value in its key
+            same = Q(**{f"{alias}__isnull": True})
+        else:
+            beyond = Q(**{f"{alias}__{lookup}": value}) | Q(**{f"{alias}__isnull": True})
+            same = Q(**{alias: value})
+        condition |= equal & beyond
+        equal &= same
+    return condition
+
+
+@dataclass
+class KeysetPage:
+    rows: list[Any]
+    next_cursor: str | None
+
+
+def keyset_page(queryset: Any, ordering: list[str], cursor: str | None, size: int) -> KeysetPage:
+    """One page of `queryset` in `ordering` (sort keys as `ordering=` takes them), after `cursor`.
+
+    Raises CursorError for a cursor this list did not give out, QueryError for a bad sort."""
+    from django.db.models import F
+
+    from runs.query import compile_order
+
+    compiled = compile_order(ordering or ["-created"], nulls_last=True)
+    aliases = [f"_key{i}" for i in range(len(compiled.order_by))]
+    queryset = queryset.alias(**compiled.annotations).annotate(
+        **{alias: expression.expression for alias, expression in zip(aliases, compiled.order_by)}
+    )
+    keys = compiled.keys or ["-created"]
+    if cursor:
+        values = decode_cursor(cursor, keys)
+        if len(values) != len(aliases):
+            raise CursorError("This cursor belongs to another sort or list.")
+        queryset = queryset.filter(_after(compiled.order_by, aliases, values))
+    ordered = [
+        (F(alias).desc(nulls_last=True) if e.descending else F(alias).asc(nulls_last=True))
+        for alias, e in zip(aliases, compiled.order_by)
+    ]
+    rows = list(queryset.order_by(*ordered)[: size + 1])
+    if len(rows) <= size:
+        return KeysetPage(rows, None)
+    rows = rows[:size]
+    last = rows[-1]
+    return KeysetPage(rows, encode_cursor(keys, [getattr(last, alias) for alias in aliases]))

@@ -47,12 +47,20 @@ class RunPagination(PageNumberPagination):
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)
         response.data["count_approximate"] = self.page.paginator.count_is_approximate
+        response.data["count_estimated"] = self.page.paginator.count_is_estimate
         return response
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         out = super().get_paginated_response_schema(schema)
         out["properties"]["count_approximate"] = {
             "type": "boolean",
-            "description": "True when `count` was counted a few seconds ago and reused; `next` is always exact.",
+            "description": (
+                "True when `count` is not an exact count of now: counted a few seconds ago and reused, "
+                "or estimated; `next` is always exact."
+            ),
+        }
+        out["properties"]["count_estimated"] = {
+            "type": "boolean",
+            "description": "True when `count` is the database planner's estimate (a large list is not counted).",
         }
         return out

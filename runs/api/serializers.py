@@ -53,11 +53,36 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunListSerializer(RunSerializer):
+    """A run in a list. `metrics` and `params` appear only when the request chose some
+    (`metrics=lcr,rwa_total`, `params=mix`, `fields=metrics.lcr,params.mix`): each holds
+    the chosen keys, null where the run has no such value. The chosen columns come
+    in the context (`columns`), read from the rows already fetched (no query per run)."""
+
+    metrics = serializers.DictField(
+        required=False, help_text="The chosen metrics (only with `metrics=` or `fields=`); null when missing."
+    )
+    params = serializers.DictField(
+        required=False, help_text="The chosen parameters (only with `params=` or `fields=`); null when missing."
+    )
+
     class Meta(RunSerializer.Meta):
         fields = [
-            f for f in RunSerializer.Meta.fields if f not in {"params", "metrics", "notes", "logs_url"}
+            f for f in RunSerializer.Meta.fields if f not in {"notes", "logs_url"}
         ]
-        read_only_fields = fields
+        read_only_fields = [f for f in fields if f not in {"params", "metrics"}]
+
+    @property
+    def _readable_fields(self):
+        # The list defers the JSON columns; reading them unasked would cost a query per run.
+        for field in super()._readable_fields:
+            if field.field_name not in ("metrics", "params"):
+                yield field
+
+    def to_representation(self, run: Run) -> dict[str, Any]:
+        data = super().to_representation(run)
+        for column in self.context.get("columns") or ():
+            data.setdefault(column.space, {})[column.key] = column.value(run)
+        return data
 
 
 class RunLaunchSerializer(serializers.Serializer):

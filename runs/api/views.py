@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts import roles
@@ -31,7 +32,10 @@ from runs.api.serializers import (
 from runs.filters import RunFilter
 from runs.kinds import kinds_launchable_by
 from runs.models import LogLevel, Run, RunTrigger, Tag
-from runs.selectors.listing import run_log_text, runs_csv_rows
+from runs.pagination import CachedCountPaginator, CursorError, keyset_page
+from runs.query import QueryError
+from runs.query.columns import Column, parse_columns, split_list
+from runs.selectors.listing import run_log_text, runs_csv_rows, with_columns
 
 
 MAX_LOG_ID = 2**63 - 1  # log line ids are 64-bit
@@ -39,6 +43,41 @@ MAX_LOG_ID = 2**63 - 1  # log line ids are 64-bit
 
 def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+COLUMN_PARAMETERS = [
+    OpenApiParameter(
+        "cursor", str,
+        description=(
+            "Keyset paging: empty for the first page, then the `cursor` of the previous answer's `next`. "
+            "Deep pages cost what the first does (`page` is ignored; `previous` is null)."
+        ),
+    ),
+    OpenApiParameter(
+        "metrics", str,
+        description="Comma-separated metric keys to return in each run's `metrics` (e.g. `lcr,rwa_total`).",
+    ),
+    OpenApiParameter(
+        "params", str,
+        description="Comma-separated parameter keys to return in each run's `params` (e.g. `positions,mix`).",
+    ),
+    OpenApiParameter(
+        "fields", str,
+        description="Comma-separated `metrics.<key>` and `params.<key>` columns (both of the above in one list).",
+    ),
+]
+
+
+def requested_columns(query_params: Any) -> list[Column]:
+    """The metric and parameter columns a list request chose, or a 400 naming the bad one."""
+    try:
+        return parse_columns(
+            [f"metrics.{k}" for k in split_list(query_params.get("metrics", ""))]
+            + [f"params.{k}" for k in split_list(query_params.get("params", ""))]
+            + split_list(query_params.get("fields", ""))
+        )
+    except QueryError as exc:
+        raise ValidationError({"fields": [exc.describe()]}) from None
 
 
 def visible_runs_by_id(user: Any, run_ids: list[str]) -> list[Run]:
@@ -61,6 +100,39 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_object(self):
         return selectors.run_get(user=self.request.user, run_id=self.kwargs["run_id"])
+
+    @extend_schema(parameters=COLUMN_PARAMETERS)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Runs of every kind the caller may see, filtered (`filter=` takes the run query
+        language), sorted (`ordering=`, metrics and params too) and paginated."""
+        columns = requested_columns(request.query_params)
+        queryset = with_columns(self.filter_queryset(self.get_queryset()), columns)
+        context = {**self.get_serializer_context(), "columns": columns}
+        if "cursor" in request.query_params:
+            return self.keyset_list(request, queryset, context)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(RunListSerializer(page, many=True, context=context).data)
+
+    def keyset_list(self, request: Request, queryset: Any, context: dict[str, Any]) -> Response:
+        """A page after `cursor` (empty: the first): as fast at any depth as the first page."""
+        size = self.paginator.get_page_size(request)
+        ordering = split_list(request.query_params.get("ordering", ""))
+        try:
+            page = keyset_page(queryset, ordering, request.query_params.get("cursor") or None, size)
+        except CursorError as exc:
+            raise ValidationError({"cursor": [str(exc)]}) from None
+        paginator = CachedCountPaginator(queryset, size)
+        next_url = None
+        if page.next_cursor:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+        return Response({
+            "count": paginator.count,
+            "next": next_url,
+            "previous": None,
+            "results": RunListSerializer(page.rows, many=True, context=context).data,
+            "count_approximate": paginator.count_is_approximate,
+            "count_estimated": paginator.count_is_estimate,
+        })
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -154,12 +226,14 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise _as_drf_error(exc) from None
         return Response({"action": act, "runs": count})
 
-    @extend_schema(responses={(200, "text/csv"): str})
+    @extend_schema(parameters=COLUMN_PARAMETERS, responses={(200, "text/csv"): str})
     @action(detail=False, methods=["get"], url_path="csv")
     def csv(self, request: Request) -> StreamingHttpResponse:
-        """The filtered list (same filters as the list) as CSV, every column, streamed."""
+        """The filtered list (same filters as the list) as CSV, every column, streamed;
+        chosen metrics and parameters (`metrics=`, `params=`, `fields=`) as columns of their own."""
+        columns = requested_columns(request.query_params)
         queryset = self.filter_queryset(self.get_queryset())
-        response = StreamingHttpResponse(runs_csv_rows(queryset), content_type="text/csv")
+        response = StreamingHttpResponse(runs_csv_rows(queryset, columns), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="runs-{timezone.now():%Y%m%d-%H%M%S}.csv"'
         return response
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import Iterator
+from typing import Any, Iterator, Sequence
 
 from django.db.models import QuerySet
 
@@ -28,14 +28,26 @@ def _iso(value) -> str:
     return value.isoformat() if value else ""
 
 
-def runs_csv_rows(queryset: QuerySet[Run]) -> Iterator[str]:
+def _cell(value: Any) -> Any:
+    """A metric or parameter value as a CSV cell: scalars as they are, tables as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, bool)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def runs_csv_rows(queryset: QuerySet[Run], columns: Sequence[Any] = ()) -> Iterator[str]:
     """Stream the runs as CSV lines, header first, every column, in the queryset's order.
+
+    `columns` (runs.query.columns.Column) add one column per chosen metric or parameter
+    after the others, named `metrics.<key>` / `params.<key>`.
 
     Text cells go through runs.textsafe.csv_row: notes, tags or an imported worker name
     starting with "=", "+", "-", "@", a tab or a CR never become a formula in a spreadsheet.
     """
     writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+    yield writer.writerow(csv_row([*CSV_COLUMNS, *(c.name for c in columns)]))
     rows = (
         queryset.select_related("owner", "parent")
         .prefetch_related("tags")
@@ -55,7 +67,16 @@ def runs_csv_rows(queryset: QuerySet[Run]) -> Iterator[str]:
             run.params_hash, run.checksum, run.notes, run.error_message, run.code_version, run.worker,
             json.dumps(run.params, sort_keys=True), json.dumps(run.metrics, sort_keys=True),
             run.origin, _iso(run.imported_at),
+            *(_cell(c.value(run)) for c in columns),
         ]))
+
+
+def with_columns(queryset: QuerySet[Run], columns: Sequence[Any]) -> QuerySet[Run]:
+    """The list's rows carrying the JSON its chosen metric and parameter columns read
+    (run_list defers it): one query for the page, never one per run."""
+    if not columns:
+        return queryset
+    return queryset.defer(None).defer("notes")
 
 
 def run_log_text(*, run: Run, level: str | None = None) -> Iterator[str]:

@@ -33,8 +33,10 @@ from runs.kinds import UnknownKindError, get_kind, kinds_launchable_by
 from runs.limits import bulk_max_ids, summarise_ids
 from runs.models import LogLevel, RunTrigger
 from runs.pagination import CachedCountPaginator
+from runs.query import QueryError, compile_filter
+from runs.query.columns import Column, parse_columns, split_list
 from runs.selectors.core import run_favourite_others
-from runs.selectors.listing import run_log_text, runs_csv_rows
+from runs.selectors.listing import run_log_text, runs_csv_rows, with_columns
 from runs.selectors.validation import run_validation
 from runs.services.manage import runs_delete
 from projects.forms import PlacementForm  # launch forms file the new run under a project (kind-neutral)
@@ -92,8 +94,14 @@ class RunListView(RoleRequiredMixin, TemplateView):
         except ValueError:
             size = 25
         size = size if size in PAGE_SIZES else 25
-        paginator = CachedCountPaginator(run_filter.qs, size)
+        columns, columns_error = page_columns(request.GET.get("columns", ""))
+        query_error = query_error_of(run_filter)
+        # A query that cannot be read lists nothing rather than every run as if it matched.
+        rows = run_filter.qs.none() if query_error else run_filter.qs
+        paginator = CachedCountPaginator(with_columns(rows, columns), size)
         page = paginator.get_page(request.GET.get("page"))
+        for run in page.object_list:
+            run.column_values = [column.value(run) for column in columns]
         query = request.GET.copy()
         query.pop("page", None)
         sort_query = query.copy()
@@ -108,12 +116,36 @@ class RunListView(RoleRequiredMixin, TemplateView):
             sort_querystring=sort_query.urlencode(),
             ordering=request.GET.get("ordering", "-created_at"),
             sortable=[label for _, label in SORTABLE],
+            columns=columns,
+            columns_text=", ".join(c.name for c in columns) if not columns_error else request.GET.get("columns", ""),
+            columns_error=columns_error,
+            query_error=query_error,
             can_annotate=roles.can_annotate_run(request.user),
             can_import=roles.can_import_runs(request.user),
             can_cleanup=roles.can_cleanup_runs(request.user),
             can_delete_some=request.user.has_perm(roles.DELETE_ANY_RUN) or request.user.has_perm(roles.DELETE_OWN_RUN),
         )
         return context
+
+
+def page_columns(text: str) -> tuple[list[Column], QueryError | None]:
+    """The metric and parameter columns the list page shows (`columns=metrics.lcr,params.mix`)."""
+    try:
+        return parse_columns(split_list(text)), None
+    except QueryError as exc:
+        return [], exc
+
+
+def query_error_of(run_filter: RunFilter) -> QueryError | None:
+    """The query language error of the list's `filter`, with its position, for the page to point at."""
+    text = (run_filter.data or {}).get("filter", "") if run_filter.is_bound else ""
+    if not text or "filter" not in run_filter.errors:
+        return None
+    try:
+        compile_filter(text)
+    except QueryError as exc:
+        return exc
+    return None
 
 
 class RunDetailView(RoleRequiredMixin, TemplateView):
@@ -248,7 +280,10 @@ class RunCsvView(RoleRequiredMixin, View):
         run_filter = RunFilter(request.GET, queryset=selectors.run_list(user=request.user), request=request)
         if not run_filter.is_valid():
             return HttpResponse(f"Bad filter: {run_filter.errors.as_text()}", status=400, content_type="text/plain")
-        response = StreamingHttpResponse(runs_csv_rows(run_filter.qs), content_type="text/csv")
+        columns, columns_error = page_columns(request.GET.get("columns", ""))
+        if columns_error:
+            return HttpResponse(f"Bad columns: {columns_error.describe()}", status=400, content_type="text/plain")
+        response = StreamingHttpResponse(runs_csv_rows(run_filter.qs, columns), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="runs-{timezone.now():%Y%m%d-%H%M%S}.csv"'
         return response
 
