@@ -381,6 +381,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "runs.api.openapi.postprocess_error_components",  # the shared Error / ValidationErrors bodies
     ],
+    # Choice sets that share a field name with another ("status") get a name of their own.
+    "ENUM_NAME_OVERRIDES": {"ExperimentStatusEnum": "projects.models.ExperimentStatus"},
 }
 
 # ---------------------------------------------------------------------------
