@@ -286,6 +286,9 @@ CELERY_BEAT_SCHEDULE = {
 RUN_IMPORT_MAX_BYTES = env_int("RUN_IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 RUN_IMPORT_MAX_MEMBERS = env_int("RUN_IMPORT_MAX_MEMBERS", 64, minimum=3)
 RUN_IMPORT_MAX_RATIO = env_int("RUN_IMPORT_MAX_RATIO", 200, minimum=2)
+# Bulk import (many runs in one file): runs written per transaction, and bundles one zip may hold.
+RUN_BULK_IMPORT_BATCH = env_int("RUN_BULK_IMPORT_BATCH", 2000, minimum=1)
+RUN_BULK_IMPORT_MAX_MEMBERS = env_int("RUN_BULK_IMPORT_MAX_MEMBERS", 100_000, minimum=1)
 # Projects: an editing lock idle this long is free for the next member; a project bundle holds
 # its runs' bundles and its datasets' Parquet files, so it gets its own limits.
 PROJECT_LOCK_IDLE_SECONDS = env_int("PROJECT_LOCK_IDLE_SECONDS", 900, minimum=1)

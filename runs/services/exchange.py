@@ -86,6 +86,12 @@ MAX_REPORTED_ERRORS = 10
 CONTENT_TYPE_RE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}( *;[\x20-\x7e]*)?$")
 # Room for the multipart envelope and the small form fields around an uploaded file.
 MULTIPART_SLACK = 64 * 1024
+# The choices as plain sets: a bulk import checks them for every run and log line
+# (an enum's `.values` is rebuilt on each access).
+_STATUS_VALUES = frozenset(RunStatus.values)
+_FINISHED_VALUES = frozenset(str(status) for status in FINISHED_STATUSES)
+_TRIGGER_VALUES = frozenset(RunTrigger.values)
+_LEVEL_VALUES = frozenset(LogLevel.values)
 
 
 class ExchangeRefused(ValidationError):
@@ -954,14 +960,14 @@ def _parse_run(raw: dict[str, Any], errors: _Errors) -> dict[str, Any]:
         except UnknownKindError as exc:
             errors.add(f"run.kind: {exc}")
     if errors.typed(raw, "status", str, w):
-        if raw["status"] not in RunStatus.values:
+        if raw["status"] not in _STATUS_VALUES:
             errors.add(f"run.status must be one of {', '.join(RunStatus.values)}")
-        elif raw["status"] not in FINISHED_STATUSES:
+        elif raw["status"] not in _FINISHED_VALUES:
             errors.add(f"run.status is {raw['status']}: only finished runs can be imported")
         else:
             run["status"] = raw["status"]
     if errors.typed(raw, "trigger", str, w):
-        if raw["trigger"] in RunTrigger.values:
+        if raw["trigger"] in _TRIGGER_VALUES:
             run["trigger"] = raw["trigger"]
         else:
             errors.add(f"run.trigger must be one of {', '.join(RunTrigger.values)}")
@@ -1038,7 +1044,7 @@ def _parse_logs(raw: list[Any], errors: _Errors) -> list[tuple[datetime, str, st
             errors.add(f"{where} must be an object")
             continue
         ok = errors.typed(entry, "level", str, where) & errors.typed(entry, "message", str, where)
-        if ok and entry["level"] not in LogLevel.values:
+        if ok and entry["level"] not in _LEVEL_VALUES:
             errors.add(f"{where}.level must be one of {', '.join(LogLevel.values)}")
             ok = False
         created = parse_datetime(entry["created_at"]) if isinstance(entry.get("created_at"), str) else None
