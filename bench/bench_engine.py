@@ -4,6 +4,7 @@ Usage (from the repository root):
 
     python bench/bench_engine.py                     # 1,000,000 positions, 5 repetitions
     python bench/bench_engine.py --positions 200000 --repeat 3
+    python bench/bench_engine.py --positions 10000000 --repeat 1 --streamed   # block by block, as a run does
 
 Each repetition times, on one core:
 
@@ -12,6 +13,12 @@ Each repetition times, on one core:
   explain table and aggregates);
 * parquet: ``frame_to_parquet_bytes`` of the positions and the explain table;
 * end to end: the three above in sequence, as a simulation run does them.
+
+With ``--streamed`` the book is drawn, weighed and serialised one block of
+``BLOCK_ROWS`` rows at a time (``generate_portfolio(..., rows=)``,
+``weigh_block``, ``frame_to_parquet_bytes`` of the block), the blocks' sums
+added and the aggregates computed from them (``sum_blocks``,
+``metrics_from_sums``): what a simulation run does, without the database.
 
 It prints the median of each, the peak resident set size of the process
 (``resource.getrusage``), and whether the targets (end to end ≤ 3 s, peak
@@ -44,6 +51,7 @@ from simulations.engine import (  # noqa: E402
     frame_to_parquet_bytes,
     generate_portfolio,
 )
+from simulations.engine.metrics import BLOCK_ROWS, metrics_from_sums, sum_blocks, weigh_block  # noqa: E402
 
 TARGET_SECONDS = 3.0
 TARGET_PEAK_BYTES = 2 * 1024**3
@@ -82,21 +90,49 @@ def run_once(seed: int, positions: int, config: SimulationConfig) -> dict[str, f
     }
 
 
+def run_streamed(seed: int, positions: int, config: SimulationConfig) -> dict[str, float]:
+    times = {"generate": 0.0, "compute": 0.0, "parquet": 0.0}
+    blocks = []
+    start = time.perf_counter()
+    for first in range(0, positions, BLOCK_ROWS):
+        t0 = time.perf_counter()
+        frame = generate_portfolio(seed, positions, config, rows=(first, min(first + BLOCK_ROWS, positions)))
+        t1 = time.perf_counter()
+        explain, sums = weigh_block(frame)
+        blocks.append(sums)
+        t2 = time.perf_counter()
+        frame_to_parquet_bytes(frame)
+        frame_to_parquet_bytes(explain)
+        del frame, explain
+        t3 = time.perf_counter()
+        times["generate"] += t1 - t0
+        times["compute"] += t2 - t1
+        times["parquet"] += t3 - t2
+    t0 = time.perf_counter()
+    metrics_from_sums(sum_blocks(blocks), config.capital_stack())
+    times["compute"] += time.perf_counter() - t0
+    times["end_to_end"] = time.perf_counter() - start
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--positions", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--streamed", action="store_true", help="block by block, as a simulation run does")
     args = parser.parse_args()
     if args.positions < 100 or args.repeat < 1:
         parser.error("--positions must be at least 100 and --repeat at least 1")
 
     pinning = _pin_to_one_core()
     config = SimulationConfig(include_off_balance=True, include_derivatives=True)
-    runs = [run_once(args.seed + i, args.positions, config) for i in range(args.repeat)]
+    once = run_streamed if args.streamed else run_once
+    runs = [once(args.seed + i, args.positions, config) for i in range(args.repeat)]
     peak = _peak_rss_bytes()
 
-    print(f"positions: {args.positions:,}, repetitions: {args.repeat}, {pinning}")
+    print(f"positions: {args.positions:,}, repetitions: {args.repeat}, {pinning}"
+          + (f", streamed in blocks of {BLOCK_ROWS:,}" if args.streamed else ", in memory"))
     print(f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
           f"pyarrow {pa.__version__}, {platform.machine()}")
     for step in ("generate", "compute", "parquet", "end_to_end"):

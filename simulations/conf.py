@@ -18,7 +18,11 @@ ENGINE_VERSION = "2"
 PART_ROWS = 1 << 20
 
 MIN_POSITIONS = 100
-MAX_POSITIONS = 5_000_000
+#: A run draws and weighs its book one block (2**20 rows) at a time, so its memory
+#: does not grow with the book (about 1 GiB per process at 10,000,000 positions);
+#: this bounds the time one run holds a worker and the disk its results take
+#: (about 30 MB per million positions).
+MAX_POSITIONS = 20_000_000
 
 
 def chunk_size() -> int:

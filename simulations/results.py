@@ -145,20 +145,24 @@ def part_files(
     explain: pd.DataFrame | None = None,
     capital: Any = None,
     settings: RegulatorySettings | None = None,
+    first_row: int = 0,
 ) -> list[ResultFile]:
     """The positions and explain files of one part.
 
-    `explain` is the whole book's breakdown when the caller has it; otherwise
-    the part's rows are weighed on their own (capital and settings needed).
-    Both give the same bytes: every column of the breakdown depends on its
-    own row only.
+    `positions` (and `explain`) hold the book's rows from `first_row` on: the
+    whole book, or only some of its rows. `explain` is their breakdown when
+    the caller has it; otherwise the part's rows are weighed on their own
+    (capital and settings needed). Both give the same bytes: every column of
+    the breakdown depends on its own row only.
     """
-    start, stop = part * part_rows, min((part + 1) * part_rows, len(positions))
-    rows = positions.iloc[start:stop]
+    start, stop = part * part_rows, min((part + 1) * part_rows, first_row + len(positions))
+    if start < first_row or stop <= start:
+        raise ValueError(f"part {part} is not within rows {first_row}..{first_row + len(positions)}")
+    rows = positions.iloc[start - first_row:stop - first_row]
     if explain is None:
         explain_rows = compute_metrics(rows, capital, settings).explain
     else:
-        explain_rows = explain.iloc[start:stop]
+        explain_rows = explain.iloc[start - first_row:stop - first_row]
     return [
         ResultFile(part_name("positions", part, n_parts), "positions", part, "parquet",
                    frame_to_parquet_bytes(rows), stop - start),

@@ -14,6 +14,14 @@ that promise the generator
 
 Rows come in blocks, one per product, in catalogue order; ``position_id`` is
 ``P`` followed by the zero-padded row number.
+
+A slice of the book (``rows=(start, stop)``) is drawn without drawing the rest:
+every draw of a block is one uniform per row of the block, so the generator
+skips the rows before the slice and after it with PCG64's ``advance`` (a jump,
+not a draw) and gives, byte for byte, the rows the whole book has there. The
+one figure that needs the whole block, the sum that scales its notionals, is
+an integer sum taken over the block in pieces. That is how a large book is
+generated part by part, on several workers, with no process holding it whole.
 """
 
 from __future__ import annotations
@@ -97,6 +105,7 @@ MIN_LTV, MAX_LTV = 0.05, 1.6
 _DAYS_PER_YEAR = 365
 _SQRT3 = math.sqrt(3.0)  # correctly rounded on every platform
 _AMOUNT_UNIT = float(2**20)  # integer units used to sum raw sizes exactly
+_PIECE_ROWS = 1 << 20  # uniforms drawn at once when a block is summed without being kept
 
 
 @dataclass(frozen=True)
@@ -169,44 +178,89 @@ def _plan(n_positions: int, config: SimulationConfig) -> list[_Block]:
 
 
 class _Draws:
-    """The generator's only source of randomness."""
+    """The generator's only source of randomness.
+
+    Every draw takes ``count``, the rows of the whole block, and consumes one
+    uniform per row of the block; with a window set, it returns only the
+    window's rows and skips the others (``advance``), so the stream is where a
+    draw of the whole block would have left it.
+    """
 
     def __init__(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
+        self._window: tuple[int, int, int] | None = None
+
+    def window(self, count: int, lo: int, hi: int) -> None:
+        """Return, from now on, rows [lo, hi) of each draw over a block of ``count`` rows."""
+        self._window = (count, lo, hi)
+
+    def _random(self, count: int) -> np.ndarray:
+        if self._window is None:
+            return self._rng.random(count)
+        block, lo, hi = self._window
+        if count != block:
+            raise RuntimeError(f"a draw of {count} rows in a block of {block}: the block's rows are drawn together")
+        bits = self._rng.bit_generator
+        if lo:
+            bits.advance(lo)
+        values = self._rng.random(hi - lo)
+        if count - hi:
+            bits.advance(count - hi)
+        return values
 
     def uniform(self, count: int) -> np.ndarray:
-        return self._rng.random(count)
+        return self._random(count)
 
     def bernoulli(self, count: int, probability: float) -> np.ndarray:
-        return self._rng.random(count) < probability
+        return self._random(count) < probability
 
     def choice(self, count: int, weights: Mapping[str, float], categories: tuple[str, ...]) -> np.ndarray:
         """Codes (in ``categories``) drawn with the given relative weights."""
         keys = [k for k, w in weights.items() if w > 0]
         cumulative = np.cumsum([weights[k] for k in keys])
-        picks = np.searchsorted(cumulative / cumulative[-1], self._rng.random(count), side="right")
+        picks = np.searchsorted(cumulative / cumulative[-1], self._random(count), side="right")
         picks = np.minimum(picks, len(keys) - 1)
         codes = np.array([categories.index(k) for k in keys], dtype=np.int16)
         return codes[picks]
 
     def standard_normal_approx(self, count: int) -> np.ndarray:
         """Irwin–Hall approximation of N(0, 1): a sum of four uniforms, rescaled."""
-        total = self._rng.random(count) + self._rng.random(count)
-        total += self._rng.random(count)
-        total += self._rng.random(count)
+        total = self._random(count) + self._random(count)
+        total += self._random(count)
+        total += self._random(count)
         return (total - 2.0) * _SQRT3
 
     def days(self, count: int, mean_years: float) -> np.ndarray:
         """Whole days, roughly uniform on [1, 2 × mean]."""
         span = max(1.0, 2.0 * mean_years * _DAYS_PER_YEAR - 1.0)
-        return 1.0 + np.floor(self._rng.random(count) * span)
+        return 1.0 + np.floor(self._random(count) * span)
+
+    @staticmethod
+    def _units(u: np.ndarray) -> np.ndarray:
+        # Sizes quantised to 2**-20 sum exactly as integers, whatever the order.
+        return np.rint((0.3 + 2.1 * (u * u * u)) * _AMOUNT_UNIT)
 
     def amounts(self, count: int, total: float) -> np.ndarray:
-        """Right-skewed sizes that add up to ``total`` (to within cents)."""
-        u = self._rng.random(count)
-        # Sizes quantised to 2**-20 sum exactly as integers, whatever the order.
-        units = np.rint((0.3 + 2.1 * (u * u * u)) * _AMOUNT_UNIT)
-        scale = total / float(units.astype(np.int64).sum())
+        """Right-skewed sizes that add up to ``total`` over the block (to within cents)."""
+        if self._window is not None and self._window[1] == self._window[2]:
+            self._rng.bit_generator.advance(count)  # no row of this block in the window
+            return np.empty(0)
+        if self._window is None or self._window[1:] == (0, count):
+            units = self._units(self._rng.random(count))
+            units_sum = int(units.astype(np.int64).sum())
+        else:
+            # The scale needs the whole block's sum: drawn piece by piece, only the window kept.
+            _, lo, hi = self._window
+            kept: list[np.ndarray] = []
+            units_sum = 0
+            for start in range(0, count, _PIECE_ROWS):
+                stop = min(start + _PIECE_ROWS, count)
+                piece = self._units(self._rng.random(stop - start))
+                units_sum += int(piece.astype(np.int64).sum())
+                if start < hi and lo < stop:
+                    kept.append(piece[max(lo, start) - start:min(hi, stop) - start])
+            units = np.concatenate(kept) if kept else np.empty(0)
+        scale = total / float(units_sum)
         return np.maximum(np.round(units * scale, 2), 0.01)
 
 
@@ -237,10 +291,11 @@ class _Columns:
         self.cpty_cet1_ratio = np.full(n, np.nan)
         self.cpty_leverage_ratio = np.full(n, np.nan)
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, first: int = 0, book_rows: int | None = None) -> pd.DataFrame:
+        """The frame of these rows, the first being row ``first`` of a book of ``book_rows``."""
         n = len(self.product)
-        width = max(8, len(str(n)))
-        numbers = pa.array(np.arange(1, n + 1, dtype=np.int64))
+        width = max(8, len(str(n if book_rows is None else book_rows)))
+        numbers = pa.array(np.arange(first + 1, first + n + 1, dtype=np.int64))
         ids = pc.binary_join_element_wise("P", pc.utf8_lpad(pc.cast(numbers, pa.string()), width, "0"), "")
         return canonical_frame(pd.array(ids, dtype="str"), **vars(self))
 
@@ -313,9 +368,8 @@ class _Filler:
         )
         return self.draws.choice(count, distribution, RATING_GRADES)
 
-    def _unrated_bank_details(self, rows: slice, unrated: np.ndarray) -> None:
-        """SCRA grade and capital ratios for the unrated bank rows of a block."""
-        count = len(unrated)
+    def _unrated_bank_details(self, rows: slice, count: int, unrated: np.ndarray) -> None:
+        """SCRA grade and capital ratios for the unrated bank rows of a block of ``count`` rows."""
         grades = self.draws.choice(count, self.config.scra_distribution, SCRA_GRADE_CODES)
         cet1 = np.round(0.08 + 0.12 * self.draws.uniform(count), 4)
         leverage = np.round(0.03 + 0.05 * self.draws.uniform(count), 4)
@@ -333,7 +387,7 @@ class _Filler:
         rating = np.where(rated_type, rating, UNRATED_CODE)
         self.cols.counterparty_type[rows] = cpty
         self.cols.rating[rows] = rating
-        self._unrated_bank_details(rows, (cpty == _cpty("bank")) & (rating == UNRATED_CODE))
+        self._unrated_bank_details(rows, count, (cpty == _cpty("bank")) & (rating == UNRATED_CODE))
         return cpty
 
     def _ltv(self, rows: slice, count: int, mean: float, sd: float) -> None:
@@ -375,7 +429,7 @@ class _Filler:
     def _fill_bank(self, rows: slice, count: int) -> None:
         rating = self._ratings(count)
         self.cols.rating[rows] = rating
-        self._unrated_bank_details(rows, rating == UNRATED_CODE)
+        self._unrated_bank_details(rows, count, rating == UNRATED_CODE)
         short = self.draws.bernoulli(count, self.config.short_term_bank_share)
         max_days = math.floor(SHORT_TERM_MAX_ORIGINAL_MATURITY_YEARS * _DAYS_PER_YEAR)
         original = 7.0 + np.floor(self.draws.uniform(count) * (max_days - 6))
@@ -394,7 +448,7 @@ class _Filler:
         issuer = np.where(unrated, self._ratings(count), UNRATED_CODE)
         self.cols.rating[rows] = rating
         self.cols.issuer_rating[rows] = issuer
-        self._unrated_bank_details(rows, unrated & (issuer == UNRATED_CODE))
+        self._unrated_bank_details(rows, count, unrated & (issuer == UNRATED_CODE))
         # Covered bonds rated AA- or better are Level 2A (BCBS238 para 52).
         self.cols.hqla_level[rows] = np.where(rating <= _GRADE_AA_MINUS, _hqla("L2A"), _hqla("NON_HQLA"))
 
@@ -507,6 +561,7 @@ def generate_portfolio(
     n_positions: int,
     config: SimulationConfig = DEFAULT_CONFIG,
     *,
+    rows: tuple[int, int] | None = None,
     between_blocks: Callable[[], None] | None = None,
 ) -> pd.DataFrame:
     """Draw a balance sheet of ``n_positions`` rows in the positions format.
@@ -514,7 +569,9 @@ def generate_portfolio(
     The frame is already canonical (what :func:`validate_positions` returns).
     On-balance asset notionals add up to ``config.total_assets_eur``, and
     funding plus the capital rows add up to the same amount, to within cents
-    per row. ``between_blocks`` is called after each product block: a caller
+    per row. ``rows=(start, stop)`` draws only those rows of the book (index
+    from 0), the very rows the whole book has there, in memory proportional to
+    the slice. ``between_blocks`` is called after each product block: a caller
     stops a long draw there (a cancel) by raising; the draws are the same either way.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -523,13 +580,22 @@ def generate_portfolio(
         raise ValueError(f"n_positions must be a positive integer, got {n_positions!r}")
     if not isinstance(config, SimulationConfig):
         raise ValueError(f"config must be a SimulationConfig, got {type(config).__name__}")
-    blocks = _plan(int(n_positions), config)
-    columns = _Columns(int(n_positions))
-    filler = _Filler(_Draws(int(seed)), columns, config)
+    n = int(n_positions)
+    first, stop = (0, n) if rows is None else (int(rows[0]), int(rows[1]))
+    if not 0 <= first < stop <= n:
+        raise ValueError(f"rows must be a non-empty range within 0..{n}, got {rows!r}")
+    blocks = _plan(n, config)
+    columns = _Columns(stop - first)
+    draws = _Draws(int(seed))
+    filler = _Filler(draws, columns, config)
     start = 0
     for block in blocks:
-        filler.fill(block, slice(start, start + block.count))
+        # The part of this block inside the slice (maybe none: its draws are skipped).
+        lo, hi = max(start, first), min(start + block.count, stop)
+        hi = max(lo, hi)
+        draws.window(block.count, lo - start, hi - start)
+        filler.fill(block, slice(lo - first, hi - first))
         start += block.count
         if between_blocks is not None:
             between_blocks()
-    return columns.frame()
+    return columns.frame(first, n)

@@ -4,15 +4,26 @@ Not one transaction: progress, logs and heartbeats must be visible while a
 run computes, so each write here commits on its own and the run core's
 lifecycle (RUNNING → SUCCEEDED or FAILED) is what makes the result official.
 
+Streaming. No process holds the whole book. The run's own task draws the
+book block by block (`engine.metrics.BLOCK_ROWS` rows, the generator drawing
+only those rows), weighs each block, keeps only its sums (counts and amounts
+per class, product and rule) and adds them in block order; the aggregates are
+computed from those sums once the last block is weighed, and are exactly what
+the engine computes on the whole book in memory. Its memory is one block's,
+whatever the size of the book.
+
 Chunking. Positions and their breakdown are stored in parts of
 `conf.PART_ROWS` rows. A run with more positions than `conf.chunk_size()` and
 more than one part creates SimulationChunk rows (ranges of whole parts) and
-offers them to other workers as a Celery group; then it computes the
-aggregates, claims whatever chunk nobody has claimed yet and computes it
-itself, and waits for the chunks others hold. No result backend is needed
+offers them to other workers as a Celery group; then it streams through the
+blocks, writing the parts of every chunk it can still claim as it passes them
+(the others only weighed, for the sums), and waits for the chunks others hold.
+A chunk task draws and weighs only its own parts. No result backend is needed
 (chunk state is in the database), one worker alone never deadlocks (it
 computes every chunk itself), and since every part's bytes depend only on the
 parameters and the part number, the result does not depend on who computed it.
+Progress, heartbeat and cancel are checked between blocks, parts and product
+blocks of the draw.
 """
 from __future__ import annotations
 
@@ -25,7 +36,6 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, Callable, Iterator
 
-import pandas as pd
 from celery import group
 from django.conf import settings
 from django.core.files.storage import storages
@@ -36,7 +46,9 @@ from runs.artifacts import artifact_path
 from runs.context import TRANSIENT_DB_ERRORS, Fence, RunContext, RunFenced, db_retry
 from runs.models import Run, RunStatus
 from simulations import conf
-from simulations.engine import compute_metrics, generate_portfolio
+from simulations.engine import generate_portfolio
+from simulations.engine import metrics as engine_metrics
+from simulations.engine.metrics import BookSums, metrics_from_sums, sum_blocks, weigh_block
 from simulations.models import CachedResult, ParameterSet, SimulationChunk
 from simulations.params import SimulationSpec, spec_from_params
 from simulations.results import (
@@ -70,6 +82,8 @@ _listener: ContextVar[ProgressListener | None] = ContextVar("simulation_progress
 _fan_out: ContextVar[bool] = ContextVar("simulation_fan_out", default=True)
 
 WAIT_INTERVAL = 0.2
+#: A chunk task looks at its run (heartbeat, cancel, coordinator alive) at most this often.
+CHUNK_BEAT_SECONDS = 0.5
 
 
 class SimulationChunkFailed(RuntimeError):
@@ -212,29 +226,25 @@ def _compute(
         chunks = _chunks_create(run, n_parts)
         _chunks_offer(ctx, chunks)
 
-    progress(2, f"Generating {n:,} positions (seed {spec.seed})")
-    # A cancel lands between product blocks, not only after the whole book is drawn.
-    positions = generate_portfolio(spec.seed, n, spec.config, between_blocks=ctx.check_cancelled)
-    progress(15, "Computing RWA, LCR, NSFR, capital and leverage")
-    result = compute_metrics(positions, spec.config.capital_stack(), spec.settings)
+    block_rows = engine_metrics.BLOCK_ROWS
+    n_blocks = len(part_ranges(n, block_rows))
+    progress(2, f"Generating {n:,} positions (seed {spec.seed}) and weighing them"
+             + (f", in {n_blocks} blocks of up to {block_rows:,}" if n_blocks > 1 else ""))
+    sums = _stream(run, ctx, progress, spec, n_parts, chunks)
+    result = metrics_from_sums(sums, spec.config.capital_stack(), spec.settings)
     outcome = (result.summary, result.capital, result.lcr, result.nsfr)
 
-    progress(35, "Storing the aggregates")
+    progress(90, "Storing the aggregates")
     documents: dict[str, Any] = {}
     for file in aggregate_files(result):
         _store(ctx.fence, file.name, file.data, file.content_type)
         documents[file.name] = json.loads(file.data)
+    del result, sums
 
     if chunks:
-        _chunks_complete(run, ctx, progress, chunks, positions, result.explain, spec, n_parts)
-    else:
-        for part in range(n_parts):
-            for file in part_files(positions, part, n_parts, conf.PART_ROWS, explain=result.explain):
-                _store(ctx.fence, file.name, file.data, file.content_type)
-            progress(40 + 55 * (part + 1) / n_parts, f"Stored part {part + 1} of {n_parts}" if n_parts > 1 else None)
+        _chunks_complete(run, ctx, progress, chunks, spec, n_parts)
     # Logged once every part is stored (and every chunk done), not while chunks still run.
     _log_outcome(ctx, *outcome)
-    del positions, result, outcome
 
     stored = db_retry(lambda: set(run.artifacts.values_list("name", flat=True)), what="listing the results")
     missing = set(f.name for f in files) - stored
@@ -245,6 +255,77 @@ def _compute(
     ctx.on_success(lambda: _cache_store(run, parameter_set, files))
     progress(97, "Results stored; they feed the cache once the run has succeeded")
     return documents, len(chunks)
+
+
+def _stream(
+    run: Run,
+    ctx: RunContext,
+    progress: _Progress,
+    spec: SimulationSpec,
+    n_parts: int,
+    chunks: list[SimulationChunk],
+) -> BookSums:
+    """Draw and weigh the book block by block; write the parts this task holds; return the book's sums.
+
+    Without chunks every part is this task's. With chunks, a chunk is claimed
+    when the stream reaches its first part, if nobody holds it yet; the parts
+    of chunks others hold are weighed here for the sums only.
+    """
+    n = spec.n_positions
+    worker = run.worker or "the run's own task"
+    chunk_of_part = {part: chunk for chunk in chunks for part in range(chunk.first_part, chunk.stop_part)}
+    held: dict[int, float] = {}  # chunk index -> when this task claimed it
+    blocks: list[BookSums] = []
+    block_ranges = part_ranges(n, engine_metrics.BLOCK_ROWS)
+    next_part = 0
+    for number, (first, stop) in enumerate(block_ranges):
+        ctx.check_cancelled()
+        positions = generate_portfolio(spec.seed, n, spec.config, rows=(first, stop),
+                                       between_blocks=ctx.check_cancelled)
+        explain, block_sums = weigh_block(positions, spec.settings)
+        blocks.append(block_sums)
+        # The parts that start in this block (a part may run on past its end).
+        while next_part < n_parts and next_part * conf.PART_ROWS < stop:
+            part = next_part
+            next_part += 1
+            chunk = chunk_of_part.get(part)
+            if chunk is not None and chunk.index not in held:
+                if part != chunk.first_part or not db_retry(
+                    lambda: _chunk_claim(chunk_pk=chunk.pk, worker=worker), what="claiming a chunk"
+                ):
+                    continue  # another worker holds it (or took it while this task passed)
+                held[chunk.index] = time.monotonic()
+                chunk.refresh_from_db()
+            ctx.check_cancelled()
+            part_stop = min((part + 1) * conf.PART_ROWS, n)
+            if part_stop <= stop:
+                written = part_files(positions, part, n_parts, conf.PART_ROWS, explain=explain, first_row=first)
+            else:
+                written = _part_files_alone(spec, part, n_parts, ctx.check_cancelled)
+            for file in written:
+                _store(ctx.fence, file.name, file.data, file.content_type)
+            del written
+            if chunk is not None and part == chunk.stop_part - 1:
+                _chunk_done(chunk, ctx.fence, held[chunk.index])
+        del positions, explain
+        ctx.heartbeat()
+        progress(2 + 86 * (number + 1) / len(block_ranges),
+                 f"Weighed block {number + 1} of {len(block_ranges)}" if len(block_ranges) > 1 else None)
+    return sum_blocks(blocks)
+
+
+def _part_files_alone(spec: SimulationSpec, part: int, n_parts: int, check: Callable[[], None]) -> list:
+    """The files of one part, drawn and weighed on their own (memory: one part).
+
+    ``check`` (a heartbeat that raises when the run should stop) is called
+    between the draw's product blocks and between the phases.
+    """
+    first = part * conf.PART_ROWS
+    stop = min(first + conf.PART_ROWS, spec.n_positions)
+    positions = generate_portfolio(spec.seed, spec.n_positions, spec.config, rows=(first, stop), between_blocks=check)
+    explain, _ = weigh_block(positions, spec.settings)
+    check()
+    return part_files(positions, part, n_parts, conf.PART_ROWS, explain=explain, first_row=first)
 
 
 def _store(fence: Fence, name: str, data: bytes, content_type: str) -> None:
@@ -342,18 +423,14 @@ def _chunk_claim(*, chunk_pk: int, worker: str) -> bool:
 def _chunk_write_parts(
     chunk: SimulationChunk,
     fence: Fence,
-    positions: pd.DataFrame,
     spec: SimulationSpec,
     n_parts: int,
     *,
-    explain: pd.DataFrame | None,
     beat: Callable[[], None],
 ) -> None:
+    """Draw, weigh and store the chunk's parts one at a time, beating between them."""
     for part in range(chunk.first_part, chunk.stop_part):
-        for file in part_files(
-            positions, part, n_parts, conf.PART_ROWS,
-            explain=explain, capital=spec.config.capital_stack(), settings=spec.settings,
-        ):
+        for file in _part_files_alone(spec, part, n_parts, beat):
             _store(fence, file.name, file.data, file.content_type)
         beat()
 
@@ -377,12 +454,10 @@ def _chunks_complete(
     ctx: RunContext,
     progress: _Progress,
     chunks: list[SimulationChunk],
-    positions: pd.DataFrame,
-    explain: pd.DataFrame,
     spec: SimulationSpec,
     n_parts: int,
 ) -> None:
-    """Compute the chunks nobody has taken, then wait for those others hold."""
+    """Compute the chunks nobody has taken (or that were taken back), then wait for those others hold."""
     worker = run.worker or "the run's own task"
     while True:
         ctx.check_cancelled()
@@ -395,7 +470,7 @@ def _chunks_complete(
             if db_retry(lambda: _chunk_claim(chunk_pk=pending.pk, worker=worker), what="claiming a chunk"):
                 pending.refresh_from_db()
                 started = time.monotonic()
-                _chunk_write_parts(pending, ctx.fence, positions, spec, n_parts, explain=explain, beat=ctx.heartbeat)
+                _chunk_write_parts(pending, ctx.fence, spec, n_parts, beat=_beat_checking_cancel(ctx))
                 _chunk_done(pending, ctx.fence, started)
             continue
         state = db_retry(
@@ -406,7 +481,7 @@ def _chunks_complete(
             first = failed[0]
             raise SimulationChunkFailed(f"chunk {first.index + 1} failed on {first.worker}: {first.error}")
         done_parts = sum(c.stop_part - c.first_part for c in state if c.status == SimulationChunk.Status.DONE)
-        progress(40 + 55 * done_parts / n_parts)
+        progress(90 + 5 * done_parts / n_parts)
         if done_parts == n_parts:
             break
         db_retry(lambda: _chunks_reclaim_stale(run, ctx), what="taking back silent chunks")
@@ -429,6 +504,13 @@ def _chunks_reclaim_stale(run: Run, ctx: RunContext) -> None:
         if reset:
             silence = settings.RUN_HEARTBEAT_TIMEOUT
             ctx.warning(f"Chunk {chunk.index + 1} silent on {chunk.worker} for over {silence} s: taken back")
+
+
+def _beat_checking_cancel(ctx: RunContext) -> Callable[[], None]:
+    def beat() -> None:
+        ctx.heartbeat()
+        ctx.check_cancelled()
+    return beat
 
 
 class _RunNotRunning(Exception):
@@ -456,7 +538,14 @@ def simulation_chunk_execute(*, chunk_pk: int, worker: str) -> bool:
     chunk.refresh_from_db()
     started = time.monotonic()
 
+    last_beat = 0.0
+
     def beat() -> None:
+        # Called between the product blocks of a draw too: look at the run at most twice a second.
+        nonlocal last_beat
+        if time.monotonic() - last_beat < CHUNK_BEAT_SECONDS:
+            return
+        last_beat = time.monotonic()
         db_retry(
             lambda: SimulationChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=timezone.now()),
             what="a chunk heartbeat",
@@ -467,9 +556,7 @@ def simulation_chunk_execute(*, chunk_pk: int, worker: str) -> bool:
     try:
         spec = spec_from_params(run.params)
         n_parts = len(part_ranges(spec.n_positions, conf.PART_ROWS))
-        positions = generate_portfolio(spec.seed, spec.n_positions, spec.config)
-        beat()  # generating the book takes a while: is the run still worth it?
-        _chunk_write_parts(chunk, fence, positions, spec, n_parts, explain=None, beat=beat)
+        _chunk_write_parts(chunk, fence, spec, n_parts, beat=beat)
         _chunk_done(chunk, fence, started)
     except (_RunNotRunning, RunFenced):
         logger.info("run %s is no longer running under attempt %s; chunk %s left unfinished",
