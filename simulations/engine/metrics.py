@@ -306,11 +306,18 @@ def compute_metrics(
     capital: CapitalStack,
     settings: RegulatorySettings = DEFAULT_SETTINGS,
     *,
-    block_rows: int = BLOCK_ROWS,
+    block_rows: int | None = None,
 ) -> MetricsResult:
-    """Validate ``positions`` and compute RWA, LCR, NSFR, capital and leverage."""
+    """Validate ``positions`` and compute RWA, LCR, NSFR, capital and leverage.
+
+    The sums are taken over blocks of ``block_rows`` rows (default
+    :data:`BLOCK_ROWS`), then over the blocks in order.
+    """
     if not isinstance(capital, CapitalStack):
         raise ValueError(f"capital must be a CapitalStack (see validate_capital), got {type(capital).__name__}")
+    block_rows = BLOCK_ROWS if block_rows is None else int(block_rows)
+    if block_rows < 1:
+        raise ValueError(f"block_rows must be positive, got {block_rows}")
     canonical = validate_positions(positions, as_of=settings.as_of_date)
     if len(canonical) <= block_rows:
         explain, sums = _weigh(canonical, settings)
