@@ -25,7 +25,9 @@ UPLOAD_LIMIT_SETTINGS: dict[str, str] = {
     "api-datasets-list": "DATASET_MAX_UPLOAD_BYTES",
 }
 # Endpoints that answer an upload over their limit with 413 (Payload Too Large) rather than 400.
-UPLOAD_LIMIT_STATUS: dict[str, int] = {"datasets:upload": 413, "api-datasets-list": 413}
+UPLOAD_LIMIT_STATUS: dict[str, int] = {
+    "datasets:upload": 413, "api-datasets-list": 413, "simulations:compute": 413, "api-simulations-compute": 413,
+}
 # Every upload limit of the product: a request to any other endpoint streams at most
 # the largest of them into a temporary file (its view then applies its own limit).
 ALL_LIMIT_SETTINGS = ("SIMULATION_UPLOAD_MAX_BYTES", "RUN_IMPORT_MAX_BYTES", "DATA_UPLOAD_MAX_MEMORY_SIZE")

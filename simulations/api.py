@@ -23,7 +23,7 @@ from simulations import conf
 from simulations.engine import CapitalFormatError, PositionsFormatError, frame_to_parquet_bytes
 from simulations.results import PARQUET_TYPE, XLSX_TYPE
 from simulations.services import ReportUnavailable, simulation_report_get
-from simulations.user_files import compute_book, load_capital
+from simulations.user_files import compute_book, load_capital, load_settings
 from simulations.views import simulation_run
 
 
@@ -42,6 +42,12 @@ class ComputeRequestSerializer(serializers.Serializer):
         required=False,
         help_text='Capital stack as JSON, e.g. {"cet1": 550000000, "at1": 0, "tier2": 0} (EUR). '
                   "Without it, the capital instruments of the positions file.",
+    )
+    settings = serializers.CharField(
+        required=False, max_length=4096,
+        help_text='Regulatory settings of this computation as a JSON object, e.g. '
+                  '{"real_estate_approach": "loan_splitting", "as_of_date": "2026-01-31"}; missing keys keep '
+                  "their defaults (docs/simulations.md lists them).",
     )
 
 
@@ -65,6 +71,7 @@ class ComputeResultSerializer(serializers.Serializer):
     positions = serializers.IntegerField(help_text="Number of positions read.")
     format = serializers.ChoiceField(choices=["csv", "parquet"])
     capital_stack = CapitalStackSerializer()
+    settings = serializers.DictField(help_text="The regulatory settings the computation used.")
     summary = serializers.DictField(help_text="Headline figures and pass/fail flags.")
     checks = CheckSerializer(many=True)
     rwa_by_class = serializers.ListField(child=serializers.DictField())
@@ -76,7 +83,9 @@ class ComputeResultSerializer(serializers.Serializer):
 
 class FileErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What is wrong, naming the row and column.")
-    field = serializers.ChoiceField(choices=["positions", "capital"], help_text="Which upload is at fault.")
+    field = serializers.ChoiceField(
+        choices=["positions", "capital", "settings"], allow_null=True, help_text="Which upload or field is at fault."
+    )
     row = serializers.IntegerField(allow_null=True, help_text="1-based data row (line 2 of a CSV is row 1).")
     column = serializers.CharField(allow_null=True, help_text="Column (or capital field) at fault.")
 
@@ -111,6 +120,8 @@ class ComputeView(AnyAcceptMixin, APIView):
             (200, "application/json"): ComputeResultSerializer,
             (200, PARQUET_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="Per-position breakdown"),
             400: FileErrorSerializer,
+            413: OpenApiResponse(FileErrorSerializer, description="The declared length passes the upload limit: "
+                                 "refused before the body is read."),
         },
     )
     def post(self, request: Request) -> Response | HttpResponse:
@@ -127,12 +138,17 @@ class ComputeView(AnyAcceptMixin, APIView):
             return _file_error("positions", too_large, None, None)
         capital_file = body.validated_data.get("capital")
         try:
+            settings = load_settings(body.validated_data["settings"]) if "settings" in body.validated_data else None
+        except ValueError as exc:
+            return _file_error("settings", exc, None, None)
+        try:
             capital = load_capital(capital_file.read()) if capital_file else None
         except CapitalFormatError as exc:
             return _file_error("capital", exc, None, exc.field)
         try:
             book = compute_book(
-                upload.file, filename=upload.name, capital=capital, max_positions=conf.compute_max_positions()
+                upload.file, filename=upload.name, capital=capital, max_positions=conf.compute_max_positions(),
+                settings=settings,
             )
         except PositionsFormatError as exc:
             return _file_error("positions", exc, exc.row, exc.column)

@@ -1,9 +1,14 @@
 """Forms of the simulation pages."""
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from django import forms
 
 from simulations import conf
+from simulations.engine import RegulatorySettings
+from simulations.params import SETTINGS_FIELDS, SimulationParamsForm
 
 
 class ComputeForm(forms.Form):
@@ -30,3 +35,41 @@ class ComputeForm(forms.Form):
         if upload and upload.size > 64 * 1024:
             raise forms.ValidationError("A capital file is a small JSON object; this one is over 64 KiB.")
         return upload
+
+
+# The regulatory settings of one computation (docs/simulations.md): the launch
+# form's fields, optional here (empty keeps the engine's default), and the
+# as-of date of maturities given in days or as dates.
+COMPUTE_SETTINGS_FIELDS: tuple[str, ...] = (*SETTINGS_FIELDS, "as_of_date")
+
+
+def _optional(name: str) -> forms.Field:
+    field = copy.deepcopy(SimulationParamsForm.base_fields[name])
+    if isinstance(field, forms.BooleanField):
+        # A switch needs three states: yes, no, or the default.
+        field = forms.NullBooleanField(label=field.label, help_text=field.help_text, widget=forms.Select(
+            choices=[("unknown", f"default ({'yes' if field.initial else 'no'})"), ("true", "yes"), ("false", "no")]
+        ))
+    elif isinstance(field, forms.ChoiceField):
+        field.choices = [("", f"default ({field.initial})"), *field.choices]
+    field.required = False
+    field.initial = None
+    return field
+
+
+for _name in SETTINGS_FIELDS:
+    ComputeForm.base_fields[_name] = _optional(_name)
+ComputeForm.base_fields["as_of_date"] = forms.DateField(
+    required=False, help_text="YYYY-MM-DD: the date maturities in days or as dates are measured from.",
+)
+
+
+def compute_settings(cleaned: dict[str, Any]) -> RegulatorySettings:
+    """The settings of a valid ComputeForm; raises ValueError naming the setting the engine refuses."""
+    values: dict[str, Any] = {}
+    for name in COMPUTE_SETTINGS_FIELDS:
+        value = cleaned.get(name)
+        if value in (None, ""):
+            continue
+        values[name] = value.isoformat() if name == "as_of_date" else value
+    return RegulatorySettings.from_dict(values)

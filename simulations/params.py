@@ -16,7 +16,12 @@ from simulations.engine import RegulatorySettings, SimulationConfig
 CONFIG_FIELDS = (
     "total_assets_eur", "off_balance_ratio", "derivative_ratio", "include_off_balance", "include_derivatives",
 )
-SETTINGS_FIELDS = ("countercyclical_buffer",)
+SETTINGS_FIELDS = (
+    "countercyclical_buffer", "real_estate_approach", "rmbs_risk_weight", "lcr_stable_retail_enhanced",
+    "lcr_less_stable_retail_rate", "lcr_other_contingent_rate", "nsfr_derivative_liabilities_rsf",
+    "nsfr_other_contingent_rsf", "leverage_ccf_floor", "scra_grade_a_reduced_rw_enabled",
+    "scra_grade_a_cet1_threshold", "scra_grade_a_leverage_threshold",
+)
 
 
 class SimulationParamsForm(forms.Form):
@@ -47,6 +52,41 @@ class SimulationParamsForm(forms.Form):
         min_value=0, max_value=0.025, initial=0.0,
         help_text="Added to the capital requirements with buffers (fraction)."
     )
+    # The user-settable values of docs/simulations.md (jurisdiction options and
+    # values the Basel texts leave open); they are kept in the run's parameters.
+    real_estate_approach = forms.ChoiceField(
+        choices=[("whole_loan", "Whole loan (d424 Tables 11, 13)"), ("loan_splitting", "Loan-splitting (paras 65, 71)")],
+        initial="whole_loan", required=False, help_text="Treatment of general residential and commercial real estate.",
+    )
+    rmbs_risk_weight = forms.FloatField(
+        label="RMBS risk weight", required=False, min_value=0.15, max_value=12.5, initial=1.0,
+        help_text="Risk weight of residential mortgage-backed securities held (fraction, at least 0.15).",
+    )
+    lcr_stable_retail_enhanced = forms.BooleanField(
+        label="Enhanced deposit insurance (3% stable retail run-off)", required=False, initial=False,
+        help_text="BCBS238 para 78 national discretion.",
+    )
+    lcr_less_stable_retail_rate = forms.FloatField(
+        required=False, min_value=0.10, max_value=1, initial=0.10, help_text="Less-stable retail run-off (at least 0.10)."
+    )
+    lcr_other_contingent_rate = forms.FloatField(
+        required=False, min_value=0, max_value=1, initial=0.0, help_text="Run-off of other contingent funding obligations."
+    )
+    nsfr_derivative_liabilities_rsf = forms.FloatField(
+        required=False, min_value=0, max_value=1, initial=0.20, help_text="RSF on gross derivative liabilities (d295 para 43(d))."
+    )
+    nsfr_other_contingent_rsf = forms.FloatField(
+        required=False, min_value=0, max_value=1, initial=0.0, help_text="RSF of other contingent funding obligations (d295 para 47)."
+    )
+    leverage_ccf_floor = forms.FloatField(
+        required=False, min_value=0, max_value=1, initial=0.10, help_text="Floor on off-balance CCFs in the leverage exposure."
+    )
+    scra_grade_a_reduced_rw_enabled = forms.BooleanField(
+        label="SCRA Grade A at 30% when the thresholds are met", required=False, initial=True,
+        help_text="d424 Table 7 footnote 18.",
+    )
+    scra_grade_a_cet1_threshold = forms.FloatField(required=False, min_value=0, max_value=1, initial=0.14)
+    scra_grade_a_leverage_threshold = forms.FloatField(required=False, min_value=0, max_value=1, initial=0.05)
     use_cache = forms.BooleanField(
         label="Use the result cache", required=False, initial=True,
         help_text="Untick to force a recompute even when identical parameters were computed before.",
@@ -56,6 +96,10 @@ class SimulationParamsForm(forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
+        # A regulatory setting left empty keeps its default (forms written before it still post).
+        for name in SETTINGS_FIELDS:
+            if cleaned.get(name) in (None, ""):
+                cleaned[name] = _initial(name)
         # The engine has rules across fields (capital shares leave room for
         # funding, …); its message names the field.
         try:
@@ -114,6 +158,16 @@ def _initial(name: str) -> Any:
     return SimulationParamsForm.base_fields[name].initial
 
 
+def _setting_value(name: str, raw: Any) -> Any:
+    """A setting as the engine takes it: choices as text, switches as booleans, numbers as floats."""
+    initial = _initial(name)
+    if isinstance(initial, bool):
+        return bool(raw)
+    if isinstance(initial, str):
+        return str(raw)
+    return float(raw)
+
+
 def spec_from_params(params: dict[str, Any]) -> SimulationSpec:
     """The spec of a run's (cleaned) parameters; a missing parameter takes the form's initial value.
 
@@ -125,7 +179,7 @@ def spec_from_params(params: dict[str, Any]) -> SimulationSpec:
     config = SimulationConfig.from_dict({name: value(name) for name in CONFIG_FIELDS})
     # Canonical parameters spell 0.0 as 0; the settings must see a float, or the
     # results would write 0 where a recompute from a float writes 0.0.
-    regulatory = RegulatorySettings.from_dict({name: float(value(name)) for name in SETTINGS_FIELDS})
+    regulatory = RegulatorySettings.from_dict({name: _setting_value(name, value(name)) for name in SETTINGS_FIELDS})
     return SimulationSpec(
         seed=int(value("seed")),
         n_positions=int(value("n_positions")),

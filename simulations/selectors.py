@@ -71,6 +71,10 @@ def report_parameters(*, run: Run) -> list[tuple[str, Any]]:
         (label, ("included" if params[name] else "excluded") if isinstance(params[name], bool) else params[name])
         for name, label in PARAMETER_LABELS.items()
     ]
+    # Every regulatory setting in force, defaults included: a reader needs no other page to know them.
+    for name, value in spec.settings.to_dict().items():
+        if name not in PARAMETER_LABELS:
+            rows.append((f"setting: {name.replace('_', ' ')}", "—" if value is None else value))
     rows.append(("params hash", (run.metrics.get("cache") or {}).get("params_hash", "")))
     rows.append(("engine version", conf.ENGINE_VERSION))
     return rows

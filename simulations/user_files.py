@@ -6,6 +6,7 @@ The formats are documented in docs/positions_format.md.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -27,6 +28,7 @@ from simulations.engine import (
     CapitalStack,
     MetricsResult,
     PositionsFormatError,
+    RegulatorySettings,
     compute_metrics,
     validate_capital,
     validate_positions,
@@ -34,6 +36,7 @@ from simulations.engine import (
 from simulations.results import aggregate_documents, checks, plain
 
 PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
 CAPITAL_PRODUCTS = {"cet1": "capital_cet1", "at1": "capital_at1", "tier2": "capital_tier2"}
 FROM_FILE = "capital file"
 FROM_POSITIONS = "capital instruments of the positions file"
@@ -42,10 +45,62 @@ Source = Union[str, os.PathLike, bytes, IO[bytes]]
 
 
 def sniff_format(head: bytes, filename: str = "") -> Literal["csv", "parquet"]:
-    """Parquet files start with PAR1 (or are named so: then a bad file says it cannot be read as Parquet)."""
-    if head.startswith(PARQUET_MAGIC) or filename.lower().endswith((".parquet", ".pq")):
+    """Parquet files start with PAR1 (or are named so: then a bad file says it cannot be read as Parquet).
+
+    Everything else is CSV, gzip-compressed or not (told by its first bytes, on
+    every surface alike: never by the file's name)."""
+    if head.startswith(PARQUET_MAGIC) or (
+        filename.lower().endswith((".parquet", ".pq")) and not head.startswith(GZIP_MAGIC)
+    ):
         return "parquet"
     return "csv"
+
+
+def _binary(source: IO[bytes]) -> IO[bytes]:
+    """The source as a binary stream, decompressed when it is gzip."""
+    stream = source
+    position = stream.tell()
+    head = stream.read(2)
+    stream.seek(position)
+    return gzip.GzipFile(fileobj=stream, mode="rb") if head == GZIP_MAGIC else stream
+
+
+def _too_many(max_positions: int) -> PositionsFormatError:
+    return PositionsFormatError(
+        None, None,
+        f"the file holds more than {max_positions:,} positions, the most one computation here "
+        "takes; launch a simulation run or use the compute_metrics command for a larger book",
+    )
+
+
+def _ragged_row(stream: IO[bytes], max_positions: int | None = None) -> PositionsFormatError | None:
+    """The first data row with more or fewer fields than the header, as a problem naming it.
+
+    pandas would put a row with one field too many into the index, or fill a short
+    row with empty cells; either silently moves values into other columns. Blank
+    lines are skipped and not counted, as pandas does.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    try:
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None:
+            return None
+        row = 0
+        for fields in reader:
+            if not fields:
+                continue
+            row += 1
+            if max_positions is not None and row > max_positions:
+                return _too_many(max_positions)  # reading stops here, whatever follows
+            if len(fields) != len(header):
+                return PositionsFormatError(
+                    row, None,
+                    f"has {len(fields)} fields; the header has {len(header)} (a row must have one field per column)",
+                )
+        return None
+    finally:
+        text.detach()
 
 
 def _head(source: Source) -> bytes:
@@ -88,6 +143,7 @@ class BookMetrics:
     capital: CapitalStack
     capital_source: str
     result: MetricsResult
+    settings: RegulatorySettings = RegulatorySettings()
 
     def as_dict(self) -> dict[str, Any]:
         """Everything computed, JSON-ready (a ratio with no denominator is null)."""
@@ -96,6 +152,7 @@ class BookMetrics:
             "positions": self.n_positions,
             "format": self.format,
             "capital_stack": {**self.capital.to_dict(), "source": self.capital_source},
+            "settings": self.settings.to_dict(),
             "summary": documents["summary.json"],
             "checks": plain(checks(documents["capital.json"], documents["lcr.json"], documents["nsfr.json"])),
             "rwa_by_class": documents["rwa_by_class.json"],
@@ -119,7 +176,7 @@ def _shifted(exc: PositionsFormatError, offset: int) -> PositionsFormatError:
     return PositionsFormatError(None if exc.row is None else exc.row + offset, exc.column, exc.message)
 
 
-def _earliest_problem(raw: pd.DataFrame, exc: PositionsFormatError) -> PositionsFormatError:
+def _earliest_problem(raw: pd.DataFrame, exc: PositionsFormatError, as_of: str | None = None) -> PositionsFormatError:
     """The problem on the earliest row, where the first one found may lie further down.
 
     Validation checks column by column, so a bad `notional` on row 3 is found before a
@@ -133,22 +190,29 @@ def _earliest_problem(raw: pd.DataFrame, exc: PositionsFormatError) -> Positions
     while bad - good > 1:
         middle = (good + bad) // 2
         try:
-            validate_positions(raw.iloc[:middle])
+            validate_positions(raw.iloc[:middle], as_of=as_of)
         except PositionsFormatError:
             bad = middle
         else:
             good = middle
     try:
-        validate_positions(raw.iloc[:bad])
+        validate_positions(raw.iloc[:bad], as_of=as_of)
     except PositionsFormatError as earliest:
         return earliest if earliest.row is not None else exc
     return exc
 
 
-def _csv_batches(source: Source) -> Iterator[pd.DataFrame]:
+def _csv_batches(source: Source, max_positions: int | None = None) -> Iterator[pd.DataFrame]:
+    opened = open(source, "rb") if isinstance(source, (str, os.PathLike)) else None  # noqa: SIM115
     try:
+        stream = _binary(opened or source)
+        position = stream.tell()
+        ragged = _ragged_row(stream, max_positions)
+        if ragged is not None:
+            raise ragged
+        stream.seek(position)
         reader = pd.read_csv(
-            source,
+            stream,
             dtype={"position_id": "str"},
             keep_default_na=False,
             na_values=[""],
@@ -157,8 +221,13 @@ def _csv_batches(source: Source) -> Iterator[pd.DataFrame]:
         )
         with reader:
             yield from reader
+    except PositionsFormatError:
+        raise
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise PositionsFormatError(None, None, f"cannot read the CSV file: {exc}") from None
+    finally:
+        if opened is not None:
+            opened.close()
 
 
 def _parquet_batches(source: Source) -> Iterator[pd.DataFrame]:
@@ -173,7 +242,7 @@ def _parquet_batches(source: Source) -> Iterator[pd.DataFrame]:
 
 
 def read_positions_in_batches(
-    source: Source, fmt: Literal["csv", "parquet"], *, max_positions: int | None = None
+    source: Source, fmt: Literal["csv", "parquet"], *, max_positions: int | None = None, as_of: str | None = None
 ) -> pd.DataFrame:
     """Read and validate a positions file batch by batch; return the canonical frame.
 
@@ -184,7 +253,7 @@ def read_positions_in_batches(
     not by the size of its text; with `max_positions`, reading stops as soon as
     the file is known to hold more, so memory is bounded whatever the file's size.
     """
-    batches = _csv_batches(source) if fmt == "csv" else _parquet_batches(source)
+    batches = _csv_batches(source, max_positions) if fmt == "csv" else _parquet_batches(source)
     canonical: list[pd.DataFrame] = []
     offset = 0
     try:
@@ -192,15 +261,11 @@ def read_positions_in_batches(
             if len(raw) == 0:
                 continue
             if max_positions is not None and offset + len(raw) > max_positions:
-                raise PositionsFormatError(
-                    None, None,
-                    f"the file holds more than {max_positions:,} positions, the most one computation here "
-                    "takes; launch a simulation run or use the compute_metrics command for a larger book",
-                )
+                raise _too_many(max_positions)
             try:
-                canonical.append(validate_positions(raw))
+                canonical.append(validate_positions(raw, as_of=as_of))
             except PositionsFormatError as exc:
-                raise _shifted(_earliest_problem(raw, exc), offset) from None
+                raise _shifted(_earliest_problem(raw, exc, as_of), offset) from None
             offset += len(raw)
             del raw
     except UNREADABLE as exc:
@@ -222,7 +287,12 @@ def read_positions_in_batches(
 
 
 def compute_book(
-    source: Source, *, filename: str = "", capital: CapitalStack | None = None, max_positions: int | None = None
+    source: Source,
+    *,
+    filename: str = "",
+    capital: CapitalStack | None = None,
+    max_positions: int | None = None,
+    settings: RegulatorySettings | None = None,
 ) -> BookMetrics:
     """Read, validate and weigh a positions file (CSV or Parquet, told apart by content).
 
@@ -233,13 +303,29 @@ def compute_book(
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     fmt = sniff_format(_head(source), filename or str(source if isinstance(source, (str, os.PathLike)) else ""))
-    positions = read_positions_in_batches(source, fmt, max_positions=max_positions)
+    settings = settings or RegulatorySettings()
+    positions = read_positions_in_batches(source, fmt, max_positions=max_positions, as_of=settings.as_of_date)
     stack = capital if capital is not None else capital_from_positions(positions)
-    result = compute_metrics(positions, stack)
+    result = compute_metrics(positions, stack, settings)
     return BookMetrics(
         n_positions=len(positions),
         format=fmt,
         capital=stack,
         capital_source=FROM_FILE if capital is not None else FROM_POSITIONS,
         result=result,
+        settings=settings,
     )
+
+
+def load_settings(data: bytes | str) -> RegulatorySettings:
+    """Regulatory settings from JSON text (a partial object; missing keys take their defaults).
+
+    Raises ValueError naming the setting."""
+    try:
+        parsed = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the settings are not valid JSON: {exc}") from None
+    try:
+        return RegulatorySettings.from_dict(parsed)
+    except TypeError as exc:  # a setting of the wrong shape for the dataclass
+        raise ValueError(f"the settings are not valid: {exc}") from None

@@ -15,7 +15,7 @@ from runs.views.pages import RoleRequiredMixin
 from simulations import conf
 from simulations.engine import CapitalFormatError, PositionsFormatError, frame_to_parquet_bytes
 from simulations.format_doc import example_positions_csv, positions_format_html
-from simulations.forms import ComputeForm
+from simulations.forms import ComputeForm, compute_settings
 from simulations.results import PARQUET_TYPE, XLSX_TYPE, aggregate_documents
 from simulations.selectors import results_context
 from simulations.services import ReportUnavailable, simulation_report_get
@@ -35,13 +35,19 @@ def read_book(form: ComputeForm) -> BookMetrics | None:
     upload = form.cleaned_data["positions"]
     capital_file = form.cleaned_data.get("capital")
     try:
+        settings = compute_settings(form.cleaned_data)
+    except ValueError as exc:
+        form.add_error(None, str(exc))
+        return None
+    try:
         capital = load_capital(capital_file.read()) if capital_file else None
     except CapitalFormatError as exc:
         form.add_error("capital", str(exc))
         return None
     try:
         return compute_book(
-            upload.file, filename=upload.name, capital=capital, max_positions=conf.compute_max_positions()
+            upload.file, filename=upload.name, capital=capital, max_positions=conf.compute_max_positions(),
+            settings=settings,
         )
     except PositionsFormatError as exc:
         form.add_error("positions", str(exc))

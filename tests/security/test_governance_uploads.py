@@ -27,13 +27,13 @@ def test_an_upload_declaring_more_than_the_limit_is_refused_before_it_is_read(cl
         "POST", "/api/simulations/compute/", b"", content_type="multipart/form-data; boundary=x",
         CONTENT_LENGTH=str(50 * 1024 * 1024),
     )
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "the limit is 2,048 bytes" in response.json()["detail"]
     page = client.generic(
         "POST", "/simulations/compute/", b"", content_type="multipart/form-data; boundary=x",
         CONTENT_LENGTH=str(50 * 1024 * 1024),
     )
-    assert page.status_code == 400 and b"the limit is 2,048 bytes" in page.content
+    assert page.status_code == 413 and b"the limit is 2,048 bytes" in page.content
 
 
 def test_a_file_passing_the_limit_while_streaming_is_refused_with_the_limit(client_for, viewer, settings):

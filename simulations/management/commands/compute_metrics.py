@@ -1,6 +1,6 @@
 """Every metric of your own book.
 
-python manage.py compute_metrics --positions FILE [--capital FILE] [--json] [--explain OUT.parquet]
+python manage.py compute_metrics --positions FILE [--capital FILE] [--regulatory-settings FILE] [--json] [--explain OUT.parquet]
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from simulations.engine import CapitalFormatError, PositionsFormatError, frame_to_parquet_bytes
 from simulations.results import checks, plain
-from simulations.user_files import compute_book, load_capital
+from simulations.user_files import compute_book, load_capital, load_settings
 
 
 class Command(BaseCommand):
@@ -27,13 +27,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--capital", type=Path, help='Capital stack JSON: {"cet1": …, "at1": …, "tier2": …} in EUR.'
         )
+        parser.add_argument(
+            # Django's own --settings names the settings module: ours are the regulatory ones.
+            "--regulatory-settings", dest="regulatory_settings", type=Path,
+            help='Regulatory settings JSON, e.g. {"real_estate_approach": "loan_splitting", "as_of_date": '
+                 '"2026-01-31"}; missing keys keep their defaults (docs/simulations.md).',
+        )
         parser.add_argument("--json", dest="as_json", action="store_true", help="Print every result as JSON.")
         parser.add_argument(
             "--explain", type=Path, metavar="OUT.parquet", help="Write the per-position breakdown here."
         )
 
     def handle(
-        self, *args: Any, positions: Path, capital: Path | None, as_json: bool, explain: Path | None, **options: Any
+        self, *args: Any, positions: Path, capital: Path | None, as_json: bool, explain: Path | None,
+        regulatory_settings: Path | None = None, **options: Any,
     ) -> None:
         if not positions.is_file():
             raise CommandError(f"{positions}: no such file")
@@ -47,8 +54,16 @@ class Command(BaseCommand):
                 stack = load_capital(capital.read_bytes())
             except CapitalFormatError as exc:
                 raise CommandError(f"{capital}: {exc}") from None
+        regulatory = None
+        if regulatory_settings is not None:
+            if not regulatory_settings.is_file():
+                raise CommandError(f"{regulatory_settings}: no such file")
+            try:
+                regulatory = load_settings(regulatory_settings.read_bytes())
+            except ValueError as exc:
+                raise CommandError(f"{regulatory_settings}: {exc}") from None
         try:
-            book = compute_book(positions, capital=stack)
+            book = compute_book(positions, capital=stack, settings=regulatory)
         except PositionsFormatError as exc:
             raise CommandError(f"{positions}: {exc}") from None
 
@@ -70,6 +85,11 @@ class Command(BaseCommand):
         cap = book.capital
         out(f"Capital (EUR, from the {book.capital_source}): "
             f"CET1 {cap.cet1:,.2f}, AT1 {cap.at1:,.2f}, Tier 2 {cap.tier2:,.2f}")
+        changed = {k: v for k, v in book.settings.to_dict().items()
+                   if v != type(book.settings)().to_dict()[k]}
+        out("Settings: " + (", ".join(f"{k}={v}" for k, v in changed.items()) + " (others default)"
+                            if changed else "defaults"))
+        out(f"HQLA counted at: {result.lcr['hqla']['amount_basis']['text']}")
         out(f"Total assets {summary['total_assets']:,.2f}  "
             f"EAD {summary['total_ead']:,.2f}  RWA {summary['total_rwa']:,.2f}")
         out("")
