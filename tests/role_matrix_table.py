@@ -115,6 +115,7 @@ EXPECTED: dict[str, Entry] = {
     "runs:annotate": {"POST": page(LAUNCH, ACTED)},
     "runs:cancel": {"POST": page(CANCEL_THIS_RUN, ACTED)},
     "runs:import": {"GET": page(LAUNCH), "POST": page(LAUNCH, ACTED)},
+    "runs:import_bulk": {"GET": page(LAUNCH), "POST": page(LAUNCH, ACTED)},
     # The bulk form also carries "compare" and "export", which every run viewer may do.
     "runs:bulk": {"POST": page(SEE_RUNS, ACTED)},
     "runs:bulk_delete": {"GET": page(DELETE_THIS_RUN), "POST": page(DELETE_THIS_RUN, ACTED)},
@@ -178,6 +179,7 @@ EXPECTED: dict[str, Entry] = {
     "run-clone": {"POST": api(LAUNCH, ACTED, hidden=NO_RUNS)},
     "api-run-export": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
     "api-run-import": {"POST": api(LAUNCH, ACTED)},
+    "api-run-import-bulk": {"POST": api(LAUNCH, ACTED)},
     "api-run-checksum": {"POST": api(CLEANUP, ACTED, hidden=NO_RUNS)},
     "api-runs-bulk-delete": {"POST": api(DELETE_THIS_RUN, ACTED)},
     "api-cleanup-plan": {"POST": api(CLEANUP, ACTED)},

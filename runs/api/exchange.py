@@ -26,6 +26,7 @@ from runs.services.exchange import (
     run_export,
     run_import,
 )
+from runs.services.exchange_bulk import BulkImportRefused, runs_import_bulk
 
 class CanImportRuns(permissions.BasePermission):
     message = "You may not import runs."
@@ -129,3 +130,60 @@ class RunImportView(APIView):
         except ExchangeRefused as exc:
             return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         return Response(RunSerializer(result.run).data, status=status.HTTP_201_CREATED)
+
+
+class RunBulkImportResultSerializer(serializers.Serializer):
+    format = serializers.CharField(help_text="JSON lines, or a zip of bundles.")
+    imported = serializers.IntegerField(help_text="Runs stored by this import.")
+    skipped = serializers.IntegerField(help_text="Runs already here (or twice in the file): skipped.")
+    renamed = serializers.IntegerField(help_text="Runs whose run id was taken here: stored under a local one.")
+    batches = serializers.IntegerField(help_text="Transactions written (RUN_BULK_IMPORT_BATCH runs each).")
+    seconds = serializers.FloatField()
+    first_run_id = serializers.CharField(allow_blank=True)
+    last_run_id = serializers.CharField(allow_blank=True)
+
+
+class RunBulkImportRefusedSerializer(RunBulkImportResultSerializer):
+    detail = serializers.CharField(help_text="The document or batch refused, and why; the batches before it stay.")
+
+
+class RunBulkImportFileSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="JSON lines (one run document per line, as a JSON export writes it) or a zip of run bundles."
+    )
+
+
+class RunBulkImportView(APIView):
+    """Import many runs from one file. Runs already here are skipped (re-importing never duplicates);
+    each batch of runs is written whole or not at all."""
+
+    permission_classes = [permissions.IsAuthenticated, CanImportRuns]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="runs_import_bulk",
+        request={"multipart/form-data": RunBulkImportFileSerializer},
+        responses={
+            201: RunBulkImportResultSerializer,
+            400: RunBulkImportRefusedSerializer,
+            403: ExchangeErrorSerializer,
+            413: ExchangeErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        too_large = import_upload_refusal(request.META.get("CONTENT_LENGTH"))
+        if too_large:  # before request.data: the upload is not parsed at all
+            return Response({"detail": too_large}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        form = RunBulkImportFileSerializer(data=request.data)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        upload = form.validated_data["file"]
+        try:
+            result = runs_import_bulk(file=upload, actor=request.user, filename=upload.name or "")
+        except BulkImportRefused as exc:
+            return Response({"detail": exc.message, **exc.result.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+        except ImportTooLarge as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        except ExchangeRefused as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)

@@ -24,6 +24,7 @@ from runs.services.exchange import (
     run_export,
     run_import,
 )
+from runs.services.exchange_bulk import BulkImportRefused, runs_import_bulk
 from runs.views.pages import RoleRequiredMixin
 
 
@@ -100,4 +101,48 @@ class RunImportView(RoleRequiredMixin, View):
         self, request: HttpRequest, form: RunImportForm, existing: Run | None = None, error: str = "", status: int = 200
     ) -> HttpResponse:
         context = {"form": form, "existing": existing, "error": error, "max_bytes": settings.RUN_IMPORT_MAX_BYTES}
+        return render(request, self.template_name, context, status=status)
+
+
+class RunBulkImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="JSON lines (one run document per line, as a JSON export writes it) or a zip of run bundles."
+    )
+
+
+class RunBulkImportView(RoleRequiredMixin, View):
+    """Many runs from one file; runs already here are skipped, each batch is all or nothing."""
+
+    template_name = "runs/exchange/import_bulk.html"
+    allowed = staticmethod(roles.can_import_runs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, RunBulkImportForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        too_large = import_upload_refusal(request.META.get("CONTENT_LENGTH"))
+        if too_large:
+            return self._render(request, RunBulkImportForm(), error=too_large, status=413)
+        form = RunBulkImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = runs_import_bulk(file=upload, actor=request.user, filename=upload.name or "")
+            except BulkImportRefused as exc:
+                form.add_error(None, exc.message)
+                return self._render(request, form, result=exc.result, status=400)
+            except ExchangeRefused as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, result.summary)
+                return HttpResponseRedirect(reverse("runs:import_bulk"))
+        return self._render(request, form, status=400)
+
+    def _render(
+        self, request: HttpRequest, form: RunBulkImportForm, error: str = "", status: int = 200, result: Any = None
+    ) -> HttpResponse:
+        context = {
+            "form": form, "error": error, "result": result, "max_bytes": settings.RUN_IMPORT_MAX_BYTES,
+            "batch": settings.RUN_BULK_IMPORT_BATCH,
+        }
         return render(request, self.template_name, context, status=status)
