@@ -383,7 +383,7 @@ OTHER_CONTRACTUAL_OUTFLOW = Rate(1.00, "BCBS238 para 141")
 OTHER_CONTINGENT_REFERENCE = "BCBS238 paras 137–140"
 #: Wholesale funding and debt whose contractual maturity is beyond the 30-day
 #: horizon does not run off within it.
-BEYOND_HORIZON_REFERENCE = "BCBS238 para 22, contractual maturity beyond 30 days"
+BEYOND_HORIZON_REFERENCE = "BCBS238 para 16 (30-day horizon), contractual maturity beyond 30 days"
 
 SECURED_FUNDING_REFERENCE = "BCBS238 paras 114–115 (secured funding table)"
 #: Run-off of secured funding by the HQLA level of its collateral.
