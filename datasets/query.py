@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -23,6 +25,8 @@ import pyarrow.parquet as pq
 from runs.textsafe import csv_text, is_formula_like
 
 ROW_NUMBER = "row"
+# The row number column of a preview index (a dataset column of that name keeps the Parquet path).
+INDEX_ROW = "__runsight_row__"
 EXPORT_BATCH_ROWS = 65_536
 DUCKDB_THREADS = 2
 DUCKDB_MEMORY = "1GB"
@@ -164,7 +168,7 @@ def _connection() -> Any:
 class DatasetQuery:
     """Views of one Parquet (or, for early datasets, CSV) file."""
 
-    def __init__(self, path: str, columns: list[dict[str, Any]], fmt: str = "parquet") -> None:
+    def __init__(self, path: str, columns: list[dict[str, Any]], fmt: str = "parquet", index: str | None = None) -> None:
         self.path = path
         self.names = [c["name"] for c in columns]
         self.types = {c["name"]: str(c.get("type") or c.get("dtype") or "") for c in columns}
@@ -172,6 +176,11 @@ class DatasetQuery:
         self.con = _connection().cursor()
         # The file's row numbers name rows as the uploader knows them (CSV files have none to give).
         self.numbered = fmt == "parquet" and "file_row_number" not in self.names
+        # A preview index (see build_index) answers the same queries faster; the Parquet file stays the truth.
+        self.index_alias = ""
+        if index and INDEX_ROW not in self.names:
+            self.index_alias = "ix_" + hashlib.sha256(index.encode()).hexdigest()[:20]
+            self.con.execute(f"ATTACH IF NOT EXISTS {_literal(index)} AS {self.index_alias} (READ_ONLY)")
 
     def close(self) -> None:
         self.con.close()
@@ -183,6 +192,8 @@ class DatasetQuery:
         self.close()
 
     def _source(self) -> str:
+        if self.index_alias:
+            return f"{self.index_alias}.t"
         if self.fmt == "parquet":
             extra = ", file_row_number=true" if self.numbered else ""
             return f"read_parquet({_literal(self.path)}{extra})"
@@ -191,7 +202,9 @@ class DatasetQuery:
     def _select(self, view: View, *, numbered: bool) -> tuple[str, list[Any]]:
         where, params = _where(view, self.types)
         columns = ", ".join(_quote(n) for n in self.names)
-        if numbered and self.numbered:
+        if numbered and self.index_alias:
+            columns += f", {INDEX_ROW} AS __row__"
+        elif numbered and self.numbered:
             columns += ", file_row_number + 1 AS __row__"
         order = ""
         if view.sort:
@@ -199,7 +212,7 @@ class DatasetQuery:
                 raise QueryError(f"Sort: the dataset has no column {view.sort!r}.")
             direction = "DESC" if view.descending else "ASC"
             # The file's order breaks ties, so a page is the same every time it is asked for.
-            tiebreak = ", file_row_number" if self.numbered else ""
+            tiebreak = f", {INDEX_ROW}" if self.index_alias else (", file_row_number" if self.numbered else "")
             order = f" ORDER BY {_quote(view.sort)} {direction} NULLS LAST{tiebreak}"
         return f"SELECT {columns} FROM {self._source()}{where}{order}", params
 
@@ -225,6 +238,31 @@ class DatasetQuery:
         sql, params = self._select(view, numbered=False)
         reader = self.con.sql(sql, params=params).to_arrow_reader(batch_rows)
         yield from reader
+
+
+def build_index(parquet_path: str, target: str) -> None:
+    """Copy a Parquet file into a DuckDB database file (table `t`, plus each row's number in the file).
+
+    DuckDB's own storage fetches the rows of a sorted page by row id instead of
+    scanning every column again, which makes a filtered, sorted page about three
+    times faster than on the Parquet file (docs/datasets.md). Written to a
+    temporary name and renamed into place, so a reader never opens half a file.
+    """
+    import duckdb
+
+    partial = f"{target}.{os.getpid()}.{threading.get_ident()}.part"
+    if os.path.exists(partial):
+        os.remove(partial)
+    con = duckdb.connect(partial)
+    try:
+        con.execute(f"CREATE TABLE t AS SELECT *, file_row_number + 1 AS {INDEX_ROW} "
+                    f"FROM read_parquet({_literal(parquet_path)}, file_row_number=true)")
+    finally:
+        con.close()
+    os.replace(partial, target)
+    wal = f"{partial}.wal"
+    if os.path.exists(wal):
+        os.remove(wal)
 
 
 # ---------------------------------------------------------------------------

@@ -65,9 +65,19 @@ def dataset_local_path(*, dataset: Dataset) -> str:
     return local
 
 
+def dataset_index_path(*, dataset: Dataset) -> str:
+    """Where this version's preview index lives on this machine (named by checksum and DuckDB version)."""
+    import duckdb
+
+    folder = os.path.join(str(settings.VAR_DIR), "dataset-cache")
+    return os.path.join(folder, f"{dataset.sha256}.duckdb-{duckdb.__version__}")
+
+
 def _query(dataset: Dataset) -> DatasetQuery:
     fmt = "parquet" if dataset.format == DatasetFormat.PARQUET else "csv"
-    return DatasetQuery(dataset_local_path(dataset=dataset), dataset.columns, fmt)
+    index = dataset_index_path(dataset=dataset)
+    return DatasetQuery(dataset_local_path(dataset=dataset), dataset.columns, fmt,
+                        index=index if fmt == "parquet" and os.path.exists(index) else None)
 
 
 # ---------------------------------------------------------------------------

@@ -166,7 +166,39 @@ def dataset_upload(
         # No row, no bytes: remove what was just stored unless something else holds the same content.
         _forget_file(path)
         raise
+    pk = dataset.pk
+    transaction.on_commit(lambda: _index_later(pk))
     return dataset
+
+
+def dataset_index_build(*, dataset_pk: int) -> str | None:
+    """Build the preview index of a version on this machine (see datasets.query.build_index); None if the
+    version is gone or not Parquet. Idempotent: an index already there is kept."""
+    from datasets.query import build_index
+    from datasets.selectors import dataset_index_path, dataset_local_path
+
+    dataset = Dataset.objects.filter(pk=dataset_pk, format=DatasetFormat.PARQUET).first()
+    if dataset is None:
+        return None
+    target = dataset_index_path(dataset=dataset)
+    if not os.path.exists(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        build_index(dataset_local_path(dataset=dataset), target)
+    return target
+
+
+def _index_later(dataset_pk: int) -> None:
+    """Ask a worker to build the preview index; previews read the Parquet file until it exists."""
+    import logging
+
+    from datasets.tasks import build_preview_index
+
+    try:
+        build_preview_index.delay(dataset_pk)
+    except Exception as exc:  # the broker is down: previews stay correct, only slower
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        logging.getLogger(__name__).warning("dataset %s: preview index not queued (%s)", dataset_pk, exc)
 
 
 def dataset_load_path(*, user: Any, path: str, name: str, sheet: str | None = None, description: str = "",
