@@ -13,10 +13,24 @@ from django.db.models import QuerySet
 
 from runs.models import Run
 from tracking import experiments
-from tracking.search import STATUS_TO_MLFLOW, SearchSyntaxError, filter_q, order_expressions
+from runs.models import RunStatus
+from runs.query import QueryError, compile_filter, compile_order
 
 SEARCH_MAX_RESULTS = 50_000
 SEARCH_DEFAULT_RESULTS = 1_000
+
+# MLflow's run statuses for Runsight's (the query language reads MLflow's in filters).
+STATUS_TO_MLFLOW = {
+    RunStatus.PENDING: "SCHEDULED",
+    RunStatus.RUNNING: "RUNNING",
+    RunStatus.SUCCEEDED: "FINISHED",
+    RunStatus.FAILED: "FAILED",
+    RunStatus.CANCELLED: "KILLED",
+}
+
+
+class SearchRefused(ValueError):
+    """A filter, order_by, page token or page size the search cannot take; the message says why."""
 
 
 class RunNotFound(LookupError):
@@ -114,9 +128,9 @@ def _offset(page_token: str | None) -> int:
     try:
         offset = json.loads(base64.urlsafe_b64decode(page_token.encode()))["offset"]
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise SearchSyntaxError("Invalid page_token: it is not one this server gave.") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise SearchSyntaxError("Invalid page_token: it is not one this server gave.")
+        raise SearchRefused("Invalid page_token: it is not one this server gave.") from None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise SearchRefused("Invalid page_token: it is not one this server gave.")
     return offset
 
 
@@ -127,9 +141,16 @@ def _token(offset: int) -> str:
 def runs_search_queryset(
     *, user: Any, experiment_ids: list[str], filter_string: str | None, order_by: list[str] | None
 ) -> QuerySet:
-    """The runs a search keeps, in its order (refused with SearchSyntaxError on a bad filter)."""
+    """The runs a search keeps, in its order: the filter and the sort go through Runsight's query
+    language (runs.query, a superset of MLflow's filter strings), so the run list's `filter=` and
+    `ordering=` give the same runs in the same order."""
+    try:
+        compiled_filter = compile_filter(filter_string, user=user)
+        compiled_order = compile_order(list(order_by or []))
+    except QueryError as exc:
+        raise SearchRefused(f"Invalid filter or order_by: {exc.describe()}") from None
     runs = Run.objects.visible_to(user).filter(experiments.experiment_runs_q(experiment_ids))
-    return runs.filter(filter_q(filter_string)).order_by(*order_expressions(order_by))
+    return compiled_order.apply(compiled_filter.apply(runs))
 
 
 def runs_search(
@@ -143,7 +164,7 @@ def runs_search(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of MLflow runs and the token of the next page (None on the last)."""
     if not 1 <= max_results <= SEARCH_MAX_RESULTS:
-        raise SearchSyntaxError(f"max_results must be between 1 and {SEARCH_MAX_RESULTS}, not {max_results}.")
+        raise SearchRefused(f"max_results must be between 1 and {SEARCH_MAX_RESULTS}, not {max_results}.")
     offset = _offset(page_token)
     queryset = runs_search_queryset(
         user=user, experiment_ids=experiment_ids, filter_string=filter_string, order_by=order_by

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts import roles
 from accounts.services import audit_record
 from runs.hashing import params_hash
-from runs.models import LogLevel, Run, RunStatus, RunTrigger
+from runs.models import LogLevel, Run, RunStatus, RunTrigger, Tag
 from runs.services.lifecycle import _end, run_create, run_fail, run_finish, run_log, run_start
 from tracking import experiments
 from tracking.errors import denied, invalid, not_found
@@ -38,6 +38,7 @@ MAX_BATCH_TAGS = 100
 MAX_BATCH_TOTAL = 1000
 # Keys as MLflow accepts them: letters, digits, _ - . space / (and : in tags it writes itself).
 KEY_RE = re.compile(r"^[\w\-. /:]{1,250}$")
+TAG_NAME_MAX = Tag._meta.get_field("name").max_length
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,29 @@ def tracked_run_create(
         assert started is not None  # created PENDING in this transaction: nobody else can claim it
         tags.pop("mlflow.runName", None)
         TrackedRun.objects.create(run=started, run_name=run_name, tags=tags)
+        _relabel(started, {}, tags)
         experiments.run_file(actor=actor, run=started, experiment=experiment)
     return started
+
+
+def _label(key: str, value: str) -> str | None:
+    """The Runsight tag that stands for an MLflow tag, `key:value`, so that the query language's
+    `tags.key = "value"` finds it (and the run list's tag filter shows it). MLflow's own system
+    tags (mlflow.*) and pairs longer than a tag name stay MLflow tags only."""
+    label = f"{key}:{value}"
+    if key.startswith("mlflow.") or len(label) > TAG_NAME_MAX or not value.strip() or label != label.strip():
+        return None
+    return label
+
+
+def _relabel(run: Run, before: dict[str, str], after: dict[str, str]) -> None:
+    """Keep the run's `key:value` tags in step with its MLflow tags."""
+    old = {label for k, v in before.items() if (label := _label(k, v))}
+    new = {label for k, v in after.items() if (label := _label(k, v))}
+    if old - new:
+        run.tags.remove(*Tag.objects.filter(name__in=old - new))
+    if new - old:
+        run.tags.add(*(Tag.objects.get_or_create(name=name)[0] for name in sorted(new - old)))
 
 
 def _locked(run: Run, actor: Any) -> Run:
@@ -183,7 +205,10 @@ def run_log_batch(
 
     if "mlflow.runName" in tags:
         tracked.run_name = tags.pop("mlflow.runName")[:MAX_KEY]
-    tracked.tags.update(tags)
+    if tags:
+        before = dict(tracked.tags)
+        tracked.tags.update(tags)
+        _relabel(run, before, tracked.tags)
 
     fields = ["heartbeat_at"]
     run.heartbeat_at = timezone.now()
@@ -203,8 +228,10 @@ def run_delete_tag(*, actor: Any, run: Run, key: str) -> None:
     tracked, _ = TrackedRun.objects.get_or_create(run=run)
     if key not in tracked.tags:
         raise not_found(f"No tag with name: {key} in run with id {run.pk.hex}")
+    before = dict(tracked.tags)
     del tracked.tags[key]
     tracked.save(update_fields=["tags"])
+    _relabel(run, before, tracked.tags)
 
 
 def run_update(*, actor: Any, run: Run, status: str | None, run_name: str | None) -> Run:

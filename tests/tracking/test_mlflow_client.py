@@ -104,8 +104,10 @@ def test_search_runs_answers_the_metric_query_in_order(mlflow_env: Any, analyst:
     assert found[0].data.metrics["rwa_total"] == 8e9
     assert found[0].data.tags["runsight.run_id"] == "run_sim_001"
 
-    kinds = client.search_runs(["0"], filter_string="metrics.lcr > 1.5 AND tags.`runsight.kind` = 'simulation'")
-    assert kinds == [] or all(r.data.tags["runsight.kind"] == "simulation" for r in kinds)
+    # Runsight's query language is a superset: kinds, OR, NOT.
+    kinds = client.search_runs(["0"], filter_string="metrics.lcr > 1.5 AND kind = 'simulation'",
+                               order_by=["metrics.rwa_total DESC"])
+    assert [r.info.run_id for r in kinds] == [sims["s1"].pk.hex, sims["s3"].pk.hex]
     by_param = client.search_runs(["0"], filter_string="params.positions = '3000'")
     assert [r.info.run_id for r in by_param] == [sims["s3"].pk.hex]
     finished = client.search_runs(["0"], filter_string="attributes.status = 'FINISHED' AND metrics.lcr < 1.5")
@@ -145,4 +147,43 @@ def test_a_bad_filter_is_refused_with_its_position(mlflow_env: Any, analyst: Any
     with pytest.raises(MlflowException) as refused:
         client.search_runs(["0"], filter_string="metrics.lcr >> 1.5")
     assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
-    assert "position 14" in refused.value.message
+    assert "(at character 14)" in refused.value.message
+
+
+def test_mlflow_search_and_the_run_list_api_agree(mlflow_env: Any, analyst: Any, client_for: Any) -> None:
+    """The same query through MLflow's client and through Runsight's own API: the same runs, in the same order."""
+    import mlflow
+
+    mlflow_env(analyst)
+    for index, (lcr, rwa) in enumerate([(1.2, 9e9), (1.8, 4e9), (2.5, 7e9), (1.9, 7e9), (3.1, None)]):
+        with mlflow.start_run():
+            mlflow.log_metric("lcr", lcr)
+            if rwa is not None:
+                mlflow.log_metric("rwa_total", rwa)
+    for number, (lcr, rwa) in enumerate([(1.6, 8e9), (1.4, 9.5e9), (3.0, 1e9)], start=1):
+        _computed_run(number, owner=analyst, metrics={"lcr": lcr, "rwa_total": rwa})
+    client = mlflow_env(analyst)
+    through_mlflow = [
+        r.info.run_id for r in client.search_runs(["0"], "metrics.lcr > 1.5", order_by=["metrics.rwa_total DESC"])
+    ]
+    answer = client_for(analyst).get(
+        "/api/runs/", {"filter": "metrics.lcr > 1.5", "ordering": "-metrics.rwa_total", "page_size": 100}
+    )
+    assert answer.status_code == 200, answer.content
+    through_api = [row["id"].replace("-", "") for row in answer.json()["results"]]
+    assert through_mlflow == through_api
+    assert len(through_mlflow) == 6  # the run without rwa_total comes last in both
+
+
+def test_an_mlflow_tag_is_found_by_the_query_language(mlflow_env: Any, analyst: Any) -> None:
+    import mlflow
+
+    client = mlflow_env(analyst)
+    with mlflow.start_run(tags={"team": "alm"}) as tagged:
+        mlflow.set_tag("desk", "rates")
+    with mlflow.start_run():
+        mlflow.set_tag("team", "credit")
+    found = client.search_runs(["0"], filter_string="tags.team = 'alm' AND tags.desk = 'rates'")
+    assert [r.info.run_id for r in found] == [tagged.info.run_id]
+    assert found[0].data.tags["team"] == "alm"
+    assert "team:alm" in Run.objects.get(pk=tagged.info.run_id).tags.values_list("name", flat=True)

@@ -19,7 +19,6 @@ from runs.models import Run
 from tracking import experiments, selectors, services
 from tracking.authentication import BearerApiKeyAuthentication
 from tracking.errors import TrackingError, denied, invalid, not_found
-from tracking.search import SearchSyntaxError
 
 # DRF's refusals, in MLflow's words.
 _DRF_CODES: dict[type, str] = {
@@ -50,7 +49,7 @@ class MlflowView(APIView):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, TrackingError):
             return Response(exc.body(), status=exc.status)
-        if isinstance(exc, SearchSyntaxError):
+        if isinstance(exc, selectors.SearchRefused):
             return Response(invalid(str(exc)).body(), status=status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, exceptions.APIException):
             response = super().handle_exception(exc)  # keeps WWW-Authenticate and Retry-After
@@ -194,8 +193,6 @@ def _name_matches(name: str, text: str) -> bool:
     """`name = 'x'`, `name LIKE 'x%'`, `name ILIKE …`, `name != 'x'`: the filters MLflow's client sends."""
     import re
 
-    from tracking.search import _like_regex
-
     match = re.fullmatch(r"\s*(?:attributes\.)?(?:name|`name`)\s*(=|!=|LIKE|ILIKE)\s*(['\"])(.*)\2\s*", text,
                          re.IGNORECASE | re.DOTALL)
     if not match:
@@ -205,7 +202,8 @@ def _name_matches(name: str, text: str) -> bool:
         return name == value
     if op == "!=":
         return name != value
-    return re.fullmatch(_like_regex(value), name, re.IGNORECASE if op == "ILIKE" else 0) is not None
+    pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value)
+    return re.fullmatch(pattern, name, re.IGNORECASE if op == "ILIKE" else 0) is not None
 
 
 class ExperimentGetView(MlflowView):
