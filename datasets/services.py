@@ -245,6 +245,18 @@ def dataset_delete(*, user: Any, dataset: Dataset) -> None:
         dataset.delete()
         audit_record(actor=user, action="dataset.delete", target=label, detail={"id": pk, "sha256": dataset.sha256})
     transaction.on_commit(lambda: _forget_file(path))
+    transaction.on_commit(lambda: _forget_index(dataset))
+
+
+def _forget_index(dataset: Dataset) -> None:
+    """Remove this machine's preview index of the bytes once no version holds them any more."""
+    from datasets.selectors import dataset_index_path
+
+    if Dataset.objects.filter(sha256=dataset.sha256).exists():
+        return
+    index = dataset_index_path(dataset=dataset)
+    if os.path.exists(index):
+        os.remove(index)
 
 
 __all__ = [

@@ -49,3 +49,15 @@ def test_an_upload_asks_for_its_index_once_committed(upload, settings, tmp_path,
     with django_capture_on_commit_callbacks(execute=True):
         dataset = upload(CSV)
     assert os.path.exists(selectors.dataset_index_path(dataset=dataset))
+
+
+def test_deleting_the_last_version_of_some_bytes_removes_their_index(upload, admin_user, settings, tmp_path,
+                                                                     django_capture_on_commit_callbacks):
+    from datasets.services import dataset_delete
+
+    settings.VAR_DIR = tmp_path
+    dataset = upload(CSV)
+    path = dataset_index_build(dataset_pk=dataset.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset_delete(user=admin_user, dataset=dataset)
+    assert not os.path.exists(path)
