@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import lzma
 import os
@@ -73,31 +74,76 @@ def _too_many(max_positions: int) -> PositionsFormatError:
     )
 
 
+# Bytes of CSV counted at a time by the field-count check (whole lines).
+SCAN_BLOCK_BYTES = 4 * 1024 * 1024
+_COMMA, _NEWLINE, _RETURN = ord(","), ord("\n"), ord("\r")
+
+
 def _ragged_row(stream: IO[bytes], max_positions: int | None = None) -> PositionsFormatError | None:
     """The first data row with more or fewer fields than the header, as a problem naming it.
 
     pandas would put a row with one field too many into the index, or fill a short
     row with empty cells; either silently moves values into other columns. Blank
-    lines are skipped and not counted, as pandas does.
+    lines are skipped and not counted, as pandas does. Blocks without a quote are
+    counted with numpy (commas per line); from the first quote on, the csv module
+    reads the rest, since a quoted field may hold commas and line breaks.
     """
+    header_line = stream.readline()
+    while header_line and not header_line.strip():
+        header_line = stream.readline()
+    if not header_line:
+        return None
+    if b'"' in header_line:
+        return _ragged_row_quoted(iter(()), header_line, stream, max_positions, 0)
+    width = header_line.count(b",") + 1
+    row = 0
+    while True:
+        block = stream.read(SCAN_BLOCK_BYTES)
+        if not block:
+            return None
+        if not block.endswith(b"\n"):
+            block += stream.readline()  # whole lines only
+        if b'"' in block:
+            return _ragged_row_quoted(io.StringIO(block.decode("utf-8")), header_line, stream, max_positions, row)
+        data = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(data == _NEWLINE)
+        if len(ends) == 0 or ends[-1] != len(data) - 1:
+            ends = np.append(ends, len(data))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        commas = np.flatnonzero(data == _COMMA)
+        fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+        length = ends - starts
+        blank = (length == 0) | ((length == 1) & (data[np.minimum(starts, len(data) - 1)] == _RETURN))
+        fields = fields[~blank]
+        if max_positions is not None and row + len(fields) > max_positions:
+            return _too_many(max_positions)  # reading stops here, whatever follows
+        bad = np.flatnonzero(fields != width)
+        if len(bad):
+            return _field_count_problem(row + int(bad[0]) + 1, int(fields[bad[0]]), width)
+        row += len(fields)
+
+
+def _field_count_problem(row: int, fields: int, width: int) -> PositionsFormatError:
+    return PositionsFormatError(
+        row, None, f"has {fields} fields; the header has {width} (a row must have one field per column)"
+    )
+
+
+def _ragged_row_quoted(
+    first: Iterator[str], header_line: bytes, stream: IO[bytes], max_positions: int | None, row: int
+) -> PositionsFormatError | None:
+    """The field-count check by the csv module, from ``first`` (text) and then the rest of ``stream``."""
+    width = len(next(csv.reader([header_line.decode("utf-8")]), []))
     text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
     try:
-        reader = csv.reader(text)
-        header = next(reader, None)
-        if header is None:
-            return None
-        row = 0
-        for fields in reader:
+        for fields in csv.reader(itertools.chain(first, text)):
             if not fields:
                 continue
             row += 1
             if max_positions is not None and row > max_positions:
-                return _too_many(max_positions)  # reading stops here, whatever follows
-            if len(fields) != len(header):
-                return PositionsFormatError(
-                    row, None,
-                    f"has {len(fields)} fields; the header has {len(header)} (a row must have one field per column)",
-                )
+                return _too_many(max_positions)
+            if len(fields) != width:
+                return _field_count_problem(row, len(fields), width)
         return None
     finally:
         text.detach()
