@@ -234,6 +234,16 @@ def can_save_comparison(user: _User | None) -> bool:
     return _has(user, ANNOTATE_RUNS)
 
 
+def can_save_view(user: _User | None) -> bool:
+    """A saved run list view is a person's own query: whoever may see runs may keep some."""
+    return _has(user, VIEW_RUNS)
+
+
+def can_change_view(user: _User | None, view: _Owned) -> bool:
+    """Only its owner changes, shares or deletes a saved view; others may open it when shared."""
+    return _has(user, VIEW_RUNS) and view.owner_id is not None and view.owner_id == user.id
+
+
 def can_change_comparison(user: _User | None, comparison: _Owned) -> bool:
     """Owners change and delete their saved comparisons; run deleters may change any."""
     if _has(user, DELETE_ANY_RUN):

@@ -210,6 +210,9 @@ def timed(client, url: str, repeat: int) -> tuple[float, float]:
 
 
 def run_bench(args) -> None:
+    from urllib.parse import parse_qs, quote, urlparse
+
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
 
@@ -233,16 +236,33 @@ def run_bench(args) -> None:
     client = Client()
     client.force_login(user)
     some = Run.objects.order_by("-created_at")[1234]
+    prefix = some.run_id[:-2]  # the run ids sharing all but their last two digits: 100 runs
+    metric_query = quote("kind = simulation AND metrics.lcr > 1.5")
+    # Every request counts (or estimates) afresh: the cache of totals would hide the first request's cost.
+    settings.RUN_LIST_COUNT_SECONDS = 0
+    deep = client.get(f"/api/runs/?page_size=100&cursor=").json()
+    for _ in range(20):
+        deep = client.get(deep["next"]).json()
+    deep_cursor = parse_qs(urlparse(deep["next"]).query)["cursor"][0]
     cases = [
-        ("API list, default (newest first), 100/page", "/api/runs/?page_size=100"),
-        ("API list, status=SUCCEEDED, sorted by duration, 100/page", "/api/runs/?status=SUCCEEDED&ordering=-duration&page_size=100"),
-        ("API list, tag + period 30d + favourites, 100/page", "/api/runs/?tag=nightly&period=30&favourite=true&page_size=100"),
-        ("API list, free-text search 'baseline' (~10% of runs match)", "/api/runs/?q=baseline&page_size=100"),
-        ("API list, free-text search by run-id fragment", "/api/runs/?q=_04321&page_size=100"),
-        ("API list, page 500 of the default order", "/api/runs/?page_size=100&page=500"),
-        ("Page /runs/, status=FAILED, 100/page", "/runs/?status=FAILED&page_size=100"),
+        ("API newest page, 100/page", "/api/runs/?page_size=100"),
+        ("API status=SUCCEEDED + kind=simulation, 100/page", "/api/runs/?status=SUCCEEDED&kind=simulation&page_size=100"),
+        ("API my favourites, 100/page", "/api/runs/?favourite=true&page_size=100"),
+        ("API run id prefix (filter run_id ^= ...), 100/page", f"/api/runs/?filter={quote(f'run_id ^= {chr(34)}{prefix}{chr(34)}')}&page_size=100"),
+        ("API kind=simulation AND metrics.lcr > 1.5 by -metrics.rwa_total, 100/page",
+         f"/api/runs/?filter={metric_query}&ordering=-metrics.rwa_total&metrics=lcr,rwa_total&page_size=100"),
+        ("Page /runs/ same metric query, columns lcr + rwa_total, 100/page",
+         f"/runs/?filter={metric_query}&ordering=-metrics.rwa_total&columns=metrics.lcr,metrics.rwa_total&page_size=100"),
+        ("API same metric query, sorted ascending (-> rwa_total ASC)",
+         f"/api/runs/?filter={metric_query}&ordering=metrics.rwa_total&page_size=100"),
+        ("API params.mix = retail AND params.positions >= 250000",
+         f"/api/runs/?filter={quote('params.mix = retail AND params.positions >= 250000')}&page_size=100"),
+        ("API status=SUCCEEDED, sorted by duration, 100/page", "/api/runs/?status=SUCCEEDED&ordering=-duration&page_size=100"),
+        ("API tag + period 30d + favourites, 100/page", "/api/runs/?tag=nightly&period=30&favourite=true&page_size=100"),
+        ("API free-text q= run-id fragment (substring, legacy)", f"/api/runs/?q={prefix[-6:]}&page_size=100"),
+        ("API page 500 of the default order (OFFSET)", "/api/runs/?page_size=100&page=500"),
+        ("API page 21 by cursor (keyset)", f"/api/runs/?page_size=100&cursor={deep_cursor}"),
         ("API run detail", f"/api/runs/{some.run_id}/"),
-        ("Page run detail (with 50 log lines)", f"/runs/{Run.objects.filter(logs__isnull=False).first().run_id}/"),
     ]
     print(f"\n{args.runs} runs in PostgreSQL, {args.repeat} requests each (ms)")
     print(f"{'case':<62} {'median':>8} {'p95':>8} {'queries':>8}")

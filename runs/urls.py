@@ -11,6 +11,9 @@ urlpatterns = [
     path("export.csv", views.RunCsvView.as_view(), name="csv"),
     path("bulk/", views.RunBulkView.as_view(), name="bulk"),
     path("bulk/delete/", views.RunBulkDeleteView.as_view(), name="bulk_delete"),
+    path("views/", views.SavedViewSaveView.as_view(), name="view_save"),
+    path("views/<int:pk>/default/", views.SavedViewDefaultView.as_view(), name="view_default"),
+    path("views/<int:pk>/delete/", views.SavedViewDeleteView.as_view(), name="view_delete"),
     # Fixed paths before <run_id>/ so that "compare/" is never read as a run id.
     path("", include("runs.urls_exchange")),
     path("", include("runs.urls_compare")),

@@ -103,6 +103,9 @@ EXPECTED: dict[str, Entry] = {
     "logout": {"POST": same(REDIRECT)},
     # Run pages
     "runs:list": {"GET": page(SEE_RUNS)},
+    "runs:view_save": {"POST": page(SEE_RUNS, ACTED)},
+    "runs:view_default": {"POST": page((ANALYST,), ACTED)},  # its owner only
+    "runs:view_delete": {"POST": page((ANALYST,), ACTED)},
     "runs:csv": {"GET": page(SEE_RUNS)},
     "runs:detail": {"GET": page(SEE_RUNS)},
     "runs:logs_text": {"GET": page(SEE_RUNS)},
@@ -180,6 +183,13 @@ EXPECTED: dict[str, Entry] = {
     "api-run-export": {"GET": api(SEE_RUNS, hidden=NO_RUNS)},
     "api-run-import": {"POST": api(LAUNCH, ACTED)},
     "api-run-import-bulk": {"POST": api(LAUNCH, ACTED)},
+    # Saved run list views: whoever sees runs keeps their own; the crawl's view is the analyst's, shared.
+    "api-saved-views": {"GET": api(SEE_RUNS), "POST": api(SEE_RUNS, ACTED)},
+    "api-saved-view": {
+        "GET": api(SEE_RUNS),
+        "PATCH": api((ANALYST,), ACTED),
+        "DELETE": api((ANALYST,), ACTED),
+    },
     "api-run-checksum": {"POST": api(CLEANUP, ACTED, hidden=NO_RUNS)},
     "api-runs-bulk-delete": {"POST": api(DELETE_THIS_RUN, ACTED)},
     "api-cleanup-plan": {"POST": api(CLEANUP, ACTED)},

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from runs.api.saved_views import SavedViewDetailView, SavedViewListView
 from runs.api.views import RunKindListView, RunViewSet, TagListView
 
 class RunsightRouter(DefaultRouter):
@@ -17,6 +18,7 @@ class RunsightRouter(DefaultRouter):
         "tags": "api-tags",
         "compare": "api-compare",
         "comparisons": "api-comparisons",
+        "views": "api-saved-views",
         "cleanup-plan": "api-cleanup-plan",
         "cleanup-execute": "api-cleanup-execute",
         "simulations-compute": "api-simulations-compute",
@@ -45,6 +47,8 @@ urlpatterns = [
     path("runs/<str:run_id>/logs.txt/", logs_text_slash, name="run-logs-text-slash"),
     path("kinds/", RunKindListView.as_view(), name="api-kinds"),
     path("tags/", TagListView.as_view(), name="api-tags"),
+    path("views/", SavedViewListView.as_view(), name="api-saved-views"),
+    path("views/<int:pk>/", SavedViewDetailView.as_view(), name="api-saved-view"),
     # Fixed paths first: they must win over the router's runs/{run_id}/ pattern.
     path("", include("runs.api.urls_exchange")),
     path("", include("runs.api.urls_compare")),

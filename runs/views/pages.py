@@ -36,6 +36,8 @@ from runs.pagination import CachedCountPaginator
 from runs.query import QueryError, compile_filter
 from runs.query.columns import Column, parse_columns, split_list
 from runs.selectors.core import run_favourite_others
+from runs.selectors.saved_views import saved_view_default, saved_view_get, saved_view_list
+from runs.services.saved_views import saved_view_create, saved_view_delete, saved_view_update
 from runs.selectors.listing import run_log_text, runs_csv_rows, with_columns
 from runs.selectors.validation import run_validation
 from runs.services.manage import runs_delete
@@ -85,16 +87,26 @@ class RunListView(RoleRequiredMixin, TemplateView):
         # user's default filters and rows per page.
         prefs = request.session.get("console_prefs") or {}
         data = request.GET or None
-        if data is None and prefs.get("run_filters"):
+        # A saved view (?view=<id>, or the user's default on a bare /runs/) fills in the query,
+        # columns and sort the address does not set.
+        saved = None
+        if "view" in request.GET:
+            saved = saved_view_get(user=request.user, pk=request.GET["view"])
+        elif data is None:
+            saved = saved_view_default(user=request.user)
+        if saved is not None:
+            data = view_query(saved, request.GET)
+        elif data is None and prefs.get("run_filters"):
             data = QueryDict(mutable=True)
             data.update({k: str(v) for k, v in prefs["run_filters"].items()})
+        request_get = data if data is not None else request.GET
         run_filter = RunFilter(data, queryset=selectors.run_list(user=request.user), request=request)
         try:
             size = int(request.GET.get("page_size", prefs.get("page_size", 25)))
         except ValueError:
             size = 25
         size = size if size in PAGE_SIZES else 25
-        columns, columns_error = page_columns(request.GET.get("columns", ""))
+        columns, columns_error = page_columns(request_get.get("columns", ""))
         query_error = query_error_of(run_filter)
         # A query that cannot be read lists nothing rather than every run as if it matched.
         rows = run_filter.qs.none() if query_error else run_filter.qs
@@ -102,8 +114,9 @@ class RunListView(RoleRequiredMixin, TemplateView):
         page = paginator.get_page(request.GET.get("page"))
         for run in page.object_list:
             run.column_values = [column.value(run) for column in columns]
-        query = request.GET.copy()
+        query = request_get.copy()
         query.pop("page", None)
+        query.pop("view", None)
         sort_query = query.copy()
         sort_query.pop("ordering", None)
         context.update(
@@ -114,10 +127,14 @@ class RunListView(RoleRequiredMixin, TemplateView):
             page_size=size,
             querystring=query.urlencode(),
             sort_querystring=sort_query.urlencode(),
-            ordering=request.GET.get("ordering", "-created_at"),
+            ordering=request_get.get("ordering", "-created_at"),
             sortable=[label for _, label in SORTABLE],
             columns=columns,
-            columns_text=", ".join(c.name for c in columns) if not columns_error else request.GET.get("columns", ""),
+            columns_text=", ".join(c.name for c in columns) if not columns_error else request_get.get("columns", ""),
+            query_text=request_get.get("filter", ""),
+            saved_view=saved,
+            saved_views=saved_view_list(user=request.user),
+            can_change_view=saved is not None and roles.can_change_view(request.user, saved),
             columns_error=columns_error,
             query_error=query_error,
             can_annotate=roles.can_annotate_run(request.user),
@@ -126,6 +143,74 @@ class RunListView(RoleRequiredMixin, TemplateView):
             can_delete_some=request.user.has_perm(roles.DELETE_ANY_RUN) or request.user.has_perm(roles.DELETE_OWN_RUN),
         )
         return context
+
+
+def view_query(view: Any, overrides: QueryDict) -> QueryDict:
+    """The list's parameters for a saved view: its query, columns and sort, then whatever
+    the address adds or overrides (a page number, another sort)."""
+    data = QueryDict(mutable=True)
+    if view.query:
+        data["filter"] = view.query
+    if view.columns:
+        data["columns"] = ",".join(view.columns)
+    if view.sort:
+        data["ordering"] = ",".join(view.sort)
+    for key in overrides:
+        if key != "view":
+            data.setlist(key, overrides.getlist(key))
+    return data
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    filter = forms.CharField(required=False, max_length=4000)
+    columns = forms.CharField(required=False, max_length=2000)
+    ordering = forms.CharField(required=False, max_length=1000)
+    shared = forms.BooleanField(required=False)
+    is_default = forms.BooleanField(required=False)
+
+
+class SavedViewSaveView(RoleRequiredMixin, View):
+    """Save the list as it is on screen (query, columns, sort) as a named view."""
+
+    allowed = staticmethod(roles.can_save_view)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SavedViewForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "A view needs a name (at most 100 characters).")
+            return HttpResponseRedirect(reverse("runs:list"))
+        data = form.cleaned_data
+        try:
+            view = saved_view_create(
+                actor=request.user, name=data["name"], query=data["filter"],
+                columns=split_list(data["columns"]), sort=split_list(data["ordering"]),
+                shared=data["shared"], is_default=data["is_default"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(reverse("runs:list"))
+        messages.success(request, f"View {view.name!r} saved.")
+        return HttpResponseRedirect(f"{reverse('runs:list')}?view={view.pk}")
+
+
+class SavedViewDefaultView(RoleRequiredMixin, View):
+    """Make this view the owner's default (or, with `is_default=0`, stop it being one)."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        view = saved_view_get(user=request.user, pk=pk)
+        make_default = request.POST.get("is_default", "1") not in ("0", "false", "")
+        saved_view_update(view=view, actor=request.user, is_default=make_default)
+        messages.success(request, f"{view.name!r} is {'now' if make_default else 'no longer'} your default view.")
+        return HttpResponseRedirect(f"{reverse('runs:list')}?view={view.pk}")
+
+
+class SavedViewDeleteView(RoleRequiredMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        view = saved_view_get(user=request.user, pk=pk)
+        saved_view_delete(view=view, actor=request.user)
+        messages.success(request, f"View {view.name!r} deleted.")
+        return HttpResponseRedirect(reverse("runs:list"))
 
 
 def page_columns(text: str) -> tuple[list[Column], QueryError | None]:

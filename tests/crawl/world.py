@@ -45,6 +45,7 @@ def build_world() -> World:
     from runs.models import Run
     from runs.services import run_create, run_execute
     from runs.services.compare import comparison_create
+    from runs.services.saved_views import saved_view_create
 
     User = get_user_model()
     users: dict[str, Any] = {}
@@ -65,6 +66,8 @@ def build_world() -> World:
     other = launch("demo", ml_admin, {"steps": 2, "step_seconds": 0, "fail_at_step": 0, "seed": 8}, ["crawl"])
     simulation = launch("simulation", analyst, {"seed": 7, "n_positions": 2_000}, ["crawl-sim"])
     comparison = comparison_create(name="crawl", notes="", run_ids=[demo.run_id, other.run_id], actor=analyst)
+    saved_view_create(actor=analyst, name="crawl view", query="kind = demo", columns=["metrics.mean"],
+                      sort=["-created"], shared=True)
     api_key, _ = api_key_create(owner=analyst, name="crawl key")
     secrets = {role: api_key_create(owner=user, name=f"{role} key")[1] for role, user in users.items()}
     finops = _finops_run(users[Role.FINOPS_ADMIN])
@@ -225,6 +228,10 @@ def parameter_values(world: World, pattern: Pattern, name: str, converter: str) 
         from projects.models import Experiment
 
         return [str(Experiment.objects.get(name="crawl-experiment").pk)]
+    if name == "pk" and pattern.route.startswith(("runs/views/", "api/views/")):
+        from runs.models import SavedView
+
+        return [str(SavedView.objects.get(name="crawl view").pk)]
     if name == "pk" and "comparison" in pattern.route:
         return [str(world.comparison.pk)]
     if name == "kind":
