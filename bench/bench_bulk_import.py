@@ -74,20 +74,25 @@ def main() -> None:
         write_file(path, args.runs)
         size = path.stat().st_size
         print(f"file: {args.runs:,} runs, {size / 1e6:.1f} MB, written in {time.perf_counter() - started:.1f} s (not timed)")
-        imports, skips = [], []
+        imports, skips, cpus = [], [], []
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         for repetition in range(1, args.repeat + 1):
             with connection.cursor() as cursor:
                 cursor.execute("TRUNCATE runs_run, runs_runlog, runs_run_tags CASCADE")
+            cpu = time.process_time()
             with path.open("rb") as fh:
                 result = runs_import_bulk(file=fh, actor=None, filename=path.name, batch_size=args.batch_size)
+            cpu = time.process_time() - cpu
             assert result.imported == args.runs, result
             imports.append(result.seconds)
+            cpus.append(cpu)
             with path.open("rb") as fh:
                 again = runs_import_bulk(file=fh, actor=None, filename=path.name, batch_size=args.batch_size)
             assert again.imported == 0 and again.skipped == args.runs, again
             skips.append(again.seconds)
             print(f"repetition {repetition}: import {result.seconds:.2f} s ({result.runs_per_second:,.0f} runs/s, "
-                  f"{result.batches} batches); again (all skipped) {again.seconds:.2f} s")
+                  f"{result.batches} batches; this process's CPU {cpu:.2f} s); again (all skipped) {again.seconds:.2f} s; "
+                  f"load average {os.getloadavg()[0]:.1f}")
         check(args.runs)
         median = statistics.median(imports)
         per_100k = median * 100_000 / args.runs
@@ -95,6 +100,8 @@ def main() -> None:
               f"{args.runs / median:,.0f} runs/s; {per_100k:.1f} s per 100,000 runs "
               f"(target ≤ {TARGET_SECONDS_PER_100K:.0f} s: {'met' if per_100k <= TARGET_SECONDS_PER_100K else 'MISSED'})")
         print(f"second import of the same file (every run skipped): median {statistics.median(skips):.2f} s")
+        print(f"CPU time of the importing process (parsing, checks, rows; not PostgreSQL's): median "
+              f"{statistics.median(cpus):.2f} s, {args.runs / statistics.median(cpus):,.0f} runs per CPU-second")
     connection.close()
     if not args.keep:
         with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:

@@ -9,10 +9,11 @@ once the run has ended.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -116,6 +117,27 @@ def _relabel(run: Run, before: dict[str, str], after: dict[str, str]) -> None:
         run.tags.add(*(Tag.objects.get_or_create(name=name)[0] for name in sorted(new - old)))
 
 
+class _CancelRequested(Exception):
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+
+def _ends_cancelled(write: Callable[..., Any]) -> Callable[..., Any]:
+    """A run cancelled in Runsight learns it at its client's next call: that call is refused and,
+    once its transaction has rolled back, the run ends CANCELLED."""
+    @functools.wraps(write)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return write(*args, **kwargs)
+        except _CancelRequested as cancelled:
+            run = cancelled.run
+            _end(run, status=RunStatus.CANCELLED, attempt=run.attempt,
+                 logs=[(LogLevel.WARNING, "Cancelled: its MLflow client was told at its next call")])
+            raise invalid(f"The run '{run.pk.hex}' was cancelled in Runsight; it takes nothing more.") from None
+
+    return wrapper
+
+
 def _locked(run: Run, actor: Any) -> Run:
     """The run, locked for this write, if the caller may log into it and it is still running."""
     if run.kind != TRACKED:
@@ -125,6 +147,8 @@ def _locked(run: Run, actor: Any) -> Run:
     if not roles.can_log_to_run(actor, run):
         raise denied(f"You may not log into run '{run.pk.hex}'.")
     locked = Run.objects.select_for_update().get(pk=run.pk)
+    if locked.status == RunStatus.RUNNING and locked.cancel_requested:
+        raise _CancelRequested(locked)
     if locked.status != RunStatus.RUNNING:
         raise invalid(
             f"The run '{run.pk.hex}' must be running to be logged into; it is {locked.get_status_display().lower()}."
@@ -148,6 +172,7 @@ def _check_tags(tags: dict[str, Any]) -> None:
             raise invalid(f"Tag '{key}' must have a string value of at most {MAX_TAG_VALUE} characters.")
 
 
+@_ends_cancelled
 @transaction.atomic
 def run_log_batch(
     *,
@@ -222,6 +247,7 @@ def run_log_batch(
     return run
 
 
+@_ends_cancelled
 @transaction.atomic
 def run_delete_tag(*, actor: Any, run: Run, key: str) -> None:
     run = _locked(run, actor)
@@ -234,6 +260,7 @@ def run_delete_tag(*, actor: Any, run: Run, key: str) -> None:
     _relabel(run, before, tracked.tags)
 
 
+@_ends_cancelled
 def run_update(*, actor: Any, run: Run, status: str | None, run_name: str | None) -> Run:
     """Rename the run and/or end it: FINISHED succeeds it, FAILED fails it, KILLED cancels it.
 

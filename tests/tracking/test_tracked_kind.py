@@ -46,3 +46,16 @@ def test_a_silent_client_is_reaped_after_its_own_timeout(analyst: Any, settings:
     Run.objects.filter(pk=run.pk).update(heartbeat_at=now - timedelta(seconds=TRACKED_KIND.heartbeat_timeout + 1))
     assert [r.pk for r in runs_reap_stale(now=now)] == [run.pk]
     assert Run.objects.get(pk=run.pk).status == RunStatus.FAILED
+
+
+def test_a_run_cancelled_in_runsight_refuses_its_client_and_ends(analyst: Any, django_capture_on_commit_callbacks: Any) -> None:
+    from runs.services.lifecycle import run_cancel
+    from tracking.errors import TrackingError
+    from tracking.services import MetricValue, run_log_batch
+
+    run = tracked_run_create(actor=analyst, experiment_id="0")
+    run_cancel(run=run, actor=analyst)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(TrackingError) as refused:
+        run_log_batch(actor=analyst, run=run, metrics=[MetricValue("loss", 0.1, 1, 0)])
+    assert "cancelled in Runsight" in refused.value.message
+    assert Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED
