@@ -259,6 +259,8 @@ RUN_HEARTBEAT_TIMEOUT = env_int("RUN_HEARTBEAT_TIMEOUT", 120, minimum=2)
 # A tracked run (MLflow-compatible API) beats only when its client calls: a client silent this
 # long is presumed gone and its run failed. MLflow clients send no heartbeat, and an epoch may be long.
 TRACKED_RUN_HEARTBEAT_TIMEOUT = env_int("TRACKED_RUN_HEARTBEAT_TIMEOUT", 24 * 3600, minimum=2)
+# The project of MLflow experiments named without "<project>/" (docs/mlflow.md).
+TRACKING_DEFAULT_PROJECT = env_str("TRACKING_DEFAULT_PROJECT", "MLflow")
 # How often an executing run refreshes its heartbeat at the least.
 RUN_HEARTBEAT_INTERVAL = env_float("RUN_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
 RUN_REAPER_INTERVAL = env_int("RUN_REAPER_INTERVAL", 30, minimum=1)

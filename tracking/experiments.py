@@ -58,7 +58,7 @@ DEFAULT = Experiment(DEFAULT_ID, DEFAULT_NAME)
 
 
 def _default_project() -> str:
-    return getattr(settings, "TRACKING_DEFAULT_PROJECT", "MLflow")
+    return settings.TRACKING_DEFAULT_PROJECT
 
 
 def mlflow_name(experiment: ProjectExperiment) -> str:
