@@ -194,8 +194,12 @@ def scenario_worker(positions: int, repeat: int) -> dict[str, Any]:
             times["simulation on a worker (started to finished)"].append(
                 (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds())
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=120)
+        # Stop the worker, not /usr/bin/time: it writes its report once the worker has exited.
+        with open(f"/proc/{worker.pid}/task/{worker.pid}/children") as fh:
+            celery_pids = [int(pid) for pid in fh.read().split()]
+        for pid in celery_pids:
+            os.kill(pid, signal.SIGTERM)
+        worker.wait(timeout=300)
     report = time_log.read_text()
     peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", report).group(1))
     import shutil
