@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from finops_admin import costs
-from finops_admin.models import Domain
+from finops_admin.models import Domain, Family
 
 MONTH = OpenApiParameter("month", str, description="YYYY-MM; the last month loaded when absent.")
 DOMAIN = OpenApiParameter("domain", str, description="A domain code (e.g. public): only that domain.")
@@ -52,6 +52,23 @@ def _domain(request: Request) -> Domain | None:
     if domain is None:
         raise ValidationError({"domain": [f"No domain {code!r}."]})
     return domain
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    errors: dict[str, list[str]] = {}
+    values = []
+    for name, default, top in (("page", 1, None), ("page_size", costs.PAGE_SIZE, costs.MAX_PAGE_SIZE)):
+        try:
+            value = int(request.query_params.get(name) or default)
+            if value < 1 or (top is not None and value > top):
+                raise ValueError
+        except ValueError:
+            errors[name] = [f"A whole number from 1{f' to {top}' if top else ''}."]
+            value = default
+        values.append(value)
+    if errors:
+        raise ValidationError(errors)
+    return values[0], values[1]
 
 
 def _money(value: Any) -> str | None:
@@ -100,7 +117,12 @@ ROW = inline_serializer("FinopsCostRow", {
 })
 BREAKDOWN = inline_serializer("FinopsCostBreakdown", {
     "period": serializers.CharField(), "currency": serializers.CharField(), "level": serializers.CharField(),
-    "parent": serializers.CharField(allow_null=True), "rows": ROW.__class__(many=True),
+    "parent": serializers.CharField(allow_null=True),
+    "count": serializers.IntegerField(help_text="Rows of the whole list (every page)."),
+    "page": serializers.IntegerField(), "pages": serializers.IntegerField(),
+    "page_size": serializers.IntegerField(),
+    "total": serializers.DecimalField(20, 6, help_text="Effective cost of the whole list: shares are of it."),
+    "rows": ROW.__class__(many=True),
 })
 
 
@@ -109,11 +131,18 @@ class CostBreakdownView(_CostView):
         parameters=[MONTH, DOMAIN,
                     OpenApiParameter("level", str, enum=list(costs.LEVELS), description="domain (default), family or application."),
                     OpenApiParameter("family", int, description="A family id: its applications (level application)."),
-                    OpenApiParameter("sort", str, description="name, effective, billed, share, change, change_pct; '-' for descending.")],
+                    OpenApiParameter("sort", str, description="name, effective, billed, share, change, change_pct; '-' for descending."),
+                    OpenApiParameter("page", int, description="The applications of a domain or of every domain come "
+                                     "a page at a time (1 by default); other lists are one page."),
+                    OpenApiParameter("page_size", int, description=f"Rows per page ({costs.PAGE_SIZE} by default, "
+                                     f"at most {costs.MAX_PAGE_SIZE}).")],
         responses={200: BREAKDOWN, 404: NO_COSTS}, summary="Cost by domain, family or application",
     )
     def get(self, request: Request) -> Response:
-        """Children at a level for a month: cost, share, month-over-month change, a 12-month series."""
+        """Children at a level for a month: cost, share, month-over-month change, a 12-month series.
+
+        The applications of a domain (or of every domain) are sorted and cut into pages by the
+        database; a family's applications, the families and the domains come whole."""
         period = _month(request, default=costs.latest_period())
         level = request.query_params.get("level") or "domain"
         if level not in costs.LEVELS:
@@ -127,10 +156,23 @@ class CostBreakdownView(_CostView):
                 parent = costs.family_get(family_id)
             except Http404:
                 raise ValidationError({"family": ["No such family."]}) from None
-        rows = costs.breakdown(level=level, period=period, parent=parent if level != "domain" else None,
-                               sort=request.query_params.get("sort") or "-effective")
+        sort = request.query_params.get("sort") or "-effective"
+        number, size = _paging(request)
+        if level == "application" and not isinstance(parent, Family):
+            try:
+                page = costs.application_rows(period=period, domain=parent, sort=sort, page=number, page_size=size)
+            except ValueError as exc:
+                raise ValidationError({"page": [str(exc)]}) from None
+            rows, count, pages, size, total = page.rows, page.count, page.pages, page.page_size, page.total
+        else:
+            if number != 1:
+                raise ValidationError({"page": ["This list is a single page."]})
+            rows = costs.breakdown(level=level, period=period, parent=parent if level != "domain" else None, sort=sort)
+            count, pages, size = len(rows), 1, max(len(rows), 1)
+            total = sum((r.effective for r in rows), costs.ZERO)
         return Response({"period": f"{period:%Y-%m}", "currency": costs.currency(), "level": level,
                          "parent": None if parent is None or level == "domain" else str(parent),
+                         "count": count, "page": number, "pages": pages, "page_size": size, "total": str(total),
                          "rows": [r.as_dict() for r in rows]})
 
 

@@ -2,13 +2,11 @@
 
 Thin views over finops_admin.costs (which reads the aggregates only). The month
 (`month=YYYY-MM`) and the domain filter (`domain=<code>`) live in the URL so a
-link is shareable; every table of a page is also a CSV (`export=<table>`).
+link is shareable; every table of a page is also a file (`export=<table>`, with
+`format=xlsx` for Excel, CSV otherwise): see finops_admin/cost_export.py.
 """
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
-from datetime import date
 from typing import Any, Iterable
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,18 +15,9 @@ from django.views.generic import TemplateView
 
 from accounts import roles
 from finops_admin import costs
+from finops_admin.cost_export import FORMATS, Table, table_response
 from finops_admin.models import Domain
-from runs.textsafe import csv_row
 from runs.views.pages import RoleRequiredMixin
-
-
-@dataclass
-class Table:
-    """A table of a page: its CSV export is exactly what the page shows."""
-
-    name: str
-    header: list[str]
-    rows: list[list[Any]]
 
 
 class BadInput(Exception):
@@ -42,6 +31,8 @@ class CostViewMixin(RoleRequiredMixin):
 
     def setup_filters(self, request: HttpRequest) -> None:
         self.errors: list[str] = []
+        # An export builds the whole table it names (a paged list: every row), not the page.
+        self.export = request.GET.get("export") or ""
         self.periods = costs.available_periods()
         latest = self.periods[0] if self.periods else None
         try:
@@ -50,9 +41,10 @@ class CostViewMixin(RoleRequiredMixin):
             self.errors.append(str(exc))
             self.period = latest
         code = request.GET.get("domain") or ""
+        self.domains = list(Domain.objects.all())  # read once: the filter, the tables and the charts use them
         self.domain: Domain | None = None
         if code:
-            self.domain = Domain.objects.filter(code=code).first()
+            self.domain = next((d for d in self.domains if d.code == code), None)
             if self.domain is None:
                 self.errors.append(f"No domain {code!r}.")
 
@@ -66,35 +58,28 @@ class CostViewMixin(RoleRequiredMixin):
                 self.errors.append(str(exc))
                 context = {}
         tables: list[Table] = context.pop("tables", [])
-        export = request.GET.get("export")
-        if export:
+        if self.export:
+            fmt = request.GET.get("format") or "csv"
+            if fmt not in FORMATS:
+                self.errors.append(f"format is one of {', '.join(FORMATS)}.")
             if self.errors:
                 return HttpResponse("\n".join(self.errors), status=400, content_type="text/plain; charset=utf-8")
             for table in tables:
-                if table.name == export:
-                    return csv_response(table, f"finops-{table.name}-{self.period:%Y-%m}.csv")
-            raise Http404(f"No table {export!r} on this page.")
+                if table.name == self.export:
+                    return table_response(table, fmt=fmt, stem=f"finops-{table.name}-{self.period:%Y-%m}",
+                                          currency=costs.currency())
+            raise Http404(f"No table {self.export!r} on this page.")
         query = request.GET.copy()
         query.pop("export", None)
         base = self.get_context_data(
             title=self.title, period=self.period, periods=self.periods, domain=self.domain,
-            domains=list(Domain.objects.all()), errors=self.errors, currency=costs.currency(),
+            domains=self.domains, errors=self.errors, currency=costs.currency(),
             querystring=query.urlencode(), tables={t.name: t for t in tables}, **context,
         )
         return self.render_to_response(base, status=400 if self.errors else 200)
 
     def build(self, request: HttpRequest) -> dict[str, Any]:
         raise NotImplementedError
-
-
-def csv_response(table: Table, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(table.header)
-    for row in table.rows:
-        writer.writerow(csv_row(str(v) if isinstance(v, (date,)) else v for v in row))
-    return response
 
 
 def _pct(value: float | None) -> str:
@@ -113,6 +98,25 @@ def ranked_table(name: str, rows: Iterable[costs.Ranked]) -> Table:
                   for r in rows])
 
 
+def split_table(name: str, column: str, rows: list[dict[str, Any]]) -> Table:
+    return Table(name, [column, "billed", "effective", "share_pct"],
+                 [[r["name"], r["billed"], r["effective"], f"{r['share'] * 100:.2f}"] for r in rows])
+
+
+def _split_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"labels": [r["name"] for r in rows], "values": [float(r["effective"]) for r in rows]}
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        number = int(request.GET.get("page") or 1)
+    except ValueError:
+        raise BadInput("page is a number.") from None
+    if number < 1:
+        raise BadInput("page starts at 1.")
+    return number
+
+
 def _chart(rows: list[costs.Row]) -> dict[str, Any]:
     return {"labels": [r.name for r in rows], "values": [float(r.effective) for r in rows]}
 
@@ -123,15 +127,18 @@ class DashboardView(CostViewMixin, TemplateView):
 
     def build(self, request: HttpRequest) -> dict[str, Any]:
         totals = costs.month_totals(period=self.period, domain=self.domain)
-        by_domain = costs.breakdown(level="domain", period=self.period)
+        sort = _sort(request)
+        by_domain = costs.breakdown(level="domain", period=self.period, sort=sort, domains=self.domains)
         top = costs.rankings(period=self.period, by="cost", domain=self.domain, limit=10)
         movers = costs.rankings(period=self.period, by="change", domain=self.domain, limit=10)
-        unalloc = costs.unallocated_by_domain(period=self.period)
+        by_id = {d.code: d.pk for d in self.domains}
+        unalloc = costs.unallocated_by_domain(period=self.period, domains=self.domains,
+                                              totals={by_id[r.key]: r.effective for r in by_domain if r.key in by_id})
         return {
-            "totals": totals, "by_domain": by_domain, "top": top, "movers": movers, "unallocated": unalloc,
-            "fresh": costs.freshness(),
+            "totals": totals, "by_domain": by_domain, "top": top, "movers": movers, "unallocated": unalloc, "sort": sort,
+            "fresh": costs.freshness(self.periods[0]),
             "chart": {"kind": "dashboard", "domains": _chart(by_domain),
-                      "trend": costs.trend_by_domain(period=self.period)},
+                      "trend": costs.trend_from_breakdown(by_domain, domains=self.domains, period=self.period)},
             "tables": [
                 Table("totals", ["period", "currency", "billed", "effective", "previous_effective", "mom_change",
                                  "mom_change_pct", "last_year_effective", "yoy_change", "yoy_change_pct"],
@@ -159,7 +166,7 @@ class DomainView(CostViewMixin, TemplateView):
     def build(self, request: HttpRequest) -> dict[str, Any]:
         sort = _sort(request)
         if self.domain is None:
-            rows = costs.breakdown(level="domain", period=self.period, sort=sort)
+            rows = costs.breakdown(level="domain", period=self.period, sort=sort, domains=self.domains)
             return {"rows": rows, "child_level": "domain", "crumbs": [], "heading": "All domains",
                     "chart": {"kind": "bars", **_chart(rows)}, "sort": sort, "tables": [row_table("domains", rows)]}
         rows = costs.breakdown(level="family", period=self.period, parent=self.domain, sort=sort)
@@ -201,19 +208,30 @@ class ApplicationView(CostViewMixin, TemplateView):
         sort = _sort(request)
         code = request.GET.get("application")
         if not code:
-            rows = costs.breakdown(level="application", period=self.period, parent=self.domain, sort=sort)
-            return {"rows": rows, "sort": sort, "tables": [row_table("applications", rows)]}
+            if self.export:
+                every = costs.application_rows(period=self.period, domain=self.domain, sort=sort, page_size=None,
+                                               spark=False)
+                return {"tables": [row_table("applications", every.rows)]}
+            page = costs.application_rows(period=self.period, domain=self.domain, sort=sort,
+                                          page=_page_number(request), page_size=costs.PAGE_SIZE)
+            return {"rows": page.rows, "page": page, "sort": sort, "tables": [row_table("applications", page.rows)]}
         app = costs.application_get(code)
         self.domain = app.domain
         months = costs.application_history(application=app, period=self.period)
         by_service = costs.application_services(application=app, period=self.period)
+        by_provider = costs.services_split(by_service, "provider")
+        by_category = costs.services_split(by_service, "service_category")
         return {
-            "application": app, "months": months, "by_service": by_service, "sort": sort,
-            "chart": {"kind": "history", "labels": [f"{m['period']:%Y-%m}" for m in months],
-                      "series": [{"name": app.code, "values": [float(m["effective"]) for m in months]}]},
+            "application": app, "months": months, "by_service": by_service, "by_provider": by_provider,
+            "by_category": by_category, "sort": sort,
+            "chart": {"kind": "application", "labels": [f"{m['period']:%Y-%m}" for m in months],
+                      "series": [{"name": app.code, "values": [float(m["effective"]) for m in months]}],
+                      "providers": _split_chart(by_provider), "categories": _split_chart(by_category)},
             "tables": [
                 Table("history", ["period", "billed", "effective"],
                       [[f"{m['period']:%Y-%m}", m["billed"], m["effective"]] for m in months]),
+                split_table("providers", "provider", by_provider),
+                split_table("categories", "service_category", by_category),
                 Table("services", ["provider", "service_category", "billed", "effective"],
                       [[s["provider"], s["service_category"], s["billed"], s["effective"]] for s in by_service]),
             ],

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import ExpressionWrapper, F, FloatField, Max, Sum, Value
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Sum, Value
+from django.db.models.functions import NullIf
 from django.http import Http404
 
 from finops_admin.models import (
@@ -24,6 +25,7 @@ from finops_admin.models import (
     CostByApplicationMonth,
     CostByDomainMonth,
     CostByFamilyMonth,
+    CostByServiceMonth,
     Domain,
     Family,
 )
@@ -69,7 +71,8 @@ def latest_period() -> date | None:
 
 
 def available_periods() -> list[date]:
-    return sorted(CostByDomainMonth.objects.values_list("period", flat=True).distinct(), reverse=True)
+    """Every month the aggregates hold, the last first (no default ordering: it would join the domains)."""
+    return list(CostByDomainMonth.objects.order_by("-period").values_list("period", flat=True).distinct())
 
 
 def months_between(start: date, end: date) -> list[date]:
@@ -177,10 +180,10 @@ class Row:
         }
 
 
-def _children(level: str, parent: Domain | Family | None):
+def _children(level: str, parent: Domain | Family | None, domains: list[Domain] | None = None):
     """(aggregate queryset, grouping column, {id: (key, name, unallocated)}) of a level's rows."""
     if level == "domain":
-        names = {d.pk: (d.code, d.name, False) for d in Domain.objects.all()}
+        names = {d.pk: (d.code, d.name, False) for d in (Domain.objects.all() if domains is None else domains)}
         return CostByDomainMonth.objects.all(), "domain_id", names
     if level == "family":
         qs, fam = CostByFamilyMonth.objects.all(), Family.objects.all()
@@ -199,9 +202,10 @@ def _children(level: str, parent: Domain | Family | None):
 
 
 def breakdown(*, level: str, period: date, parent: Domain | Family | None = None,
-              sort: str = "-effective") -> list[Row]:
-    """The children at `level` (under `parent`) for `period`: one grouped query over 12 months."""
-    qs, column, names = _children(level, parent)
+              sort: str = "-effective", domains: list[Domain] | None = None) -> list[Row]:
+    """The children at `level` (under `parent`) for `period`: one grouped query over 12 months
+    (`domains`: the domains already read, for the domain level)."""
+    qs, column, names = _children(level, parent, domains)
     first = add_months(period, -(SPARK_MONTHS - 1))
     months = months_between(first, period)
     index = {m: i for i, m in enumerate(months)}
@@ -238,6 +242,99 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
     return sorted(rows, key=SORTS[name], reverse=sort.startswith("-"))
 
 
+# ---------------------------------------------------------------------------
+# Applications of a month, a page at a time (sorted and cut by the database)
+# ---------------------------------------------------------------------------
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+
+
+@dataclass
+class Page:
+    rows: list[Row]
+    number: int
+    page_size: int
+    count: int
+    total: Decimal  # effective cost of every row of the list, not only this page's (shares are of it)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def _ranking_order(sort: str) -> list[Any]:
+    """ORDER BY of the ranking aggregate for a breakdown sort (the same order as sort_rows)."""
+    name, descending = sort.lstrip("-"), sort.startswith("-")
+    if name not in SORTS:
+        name, descending = "effective", True
+    if name == "change_pct":
+        # No previous cost: no relative change; such rows come last when descending, first when not.
+        expr = ExpressionWrapper(Value(1.0) * F("change") / NullIf(F("previous_effective_cost"), Value(0)),
+                                 output_field=FloatField())
+        first = expr.desc(nulls_last=True) if descending else expr.asc(nulls_first=True)
+    else:
+        column = {"name": "application__name", "effective": "effective_cost", "share": "effective_cost",
+                  "billed": "billed_cost", "change": "change"}[name]
+        first = F(column).desc() if descending else F(column).asc()
+    return [first, "application_id"]
+
+
+def application_rows(*, period: date, domain: Domain | None = None, sort: str = "-effective",
+                     page: int = 1, page_size: int | None = PAGE_SIZE, spark: bool = True) -> Page:
+    """The applications with a cost this month or last (of `domain`), sorted, one page of them.
+
+    Read from the ranking aggregate (one row per application and month, with last
+    month's cost and the change), ordered and cut by the database; the 12-month
+    series are read for the page's applications only. `page_size=None` is every row
+    (an export, without series).
+    """
+    qs = ApplicationRanking.objects.filter(period=period)
+    if domain is not None:
+        qs = qs.filter(application__domain=domain)
+    summary = qs.aggregate(n=Count("application_id"), total=Sum("effective_cost"))
+    count, total = summary["n"] or 0, summary["total"] or ZERO
+    size = (count or 1) if page_size is None else max(1, min(page_size, MAX_PAGE_SIZE))
+    pages = max(1, -(-count // size))
+    if page < 1 or page > pages:
+        raise ValueError(f"No page {page} (pages 1 to {pages}).")
+    offset = (page - 1) * size
+    items = list(qs.select_related("application").order_by(*_ranking_order(sort))[offset:offset + size])
+    series: dict[int, list[float]] = {}
+    if spark and items:
+        first = add_months(period, -(SPARK_MONTHS - 1))
+        months = months_between(first, period)
+        index = {m: i for i, m in enumerate(months)}
+        for r in (CostByApplicationMonth.objects.filter(
+                application_id__in=[i.application_id for i in items], period__gte=first, period__lte=period)
+                .values("application_id", "period").annotate(e=Sum("effective_cost")).order_by()):
+            series.setdefault(r["application_id"], [0.0] * len(months))[index[r["period"]]] = float(r["e"] or 0)
+    rows = []
+    for item in items:
+        app = item.application
+        mom, mom_pct = change(item.effective_cost, item.previous_effective_cost)
+        rows.append(Row("application", app.code, app.name, item.billed_cost, item.effective_cost,
+                        float(item.effective_cost / total) if total else 0.0, item.previous_effective_cost,
+                        mom, mom_pct, series.get(item.application_id, [0.0] * SPARK_MONTHS) if spark else [],
+                        app.is_unallocated))
+    return Page(rows, page, size, count, total)
+
+
+def trend_from_breakdown(rows: list[Row], *, domains: list[Domain], period: date) -> dict[str, Any]:
+    """trend_by_domain() for the 12 months of a domain breakdown, from its sparklines (no query)."""
+    labels = months_between(add_months(period, -(SPARK_MONTHS - 1)), period)
+    spark = {r.key: r.spark for r in rows}
+    return {"labels": [m.strftime("%Y-%m") for m in labels],
+            "series": [{"name": d.name, "values": spark.get(d.code, [0.0] * len(labels))} for d in domains]}
+
+
 def trend_by_domain(*, period: date, months: int = SPARK_MONTHS) -> dict[str, Any]:
     """The months ending at `period`, effective cost per domain (a stacked chart's data)."""
     first = add_months(period, -(months - 1))
@@ -266,19 +363,28 @@ def application_history(*, application: Application, period: date, months: int =
 
 
 def application_services(*, application: Application, period: date) -> list[dict[str, Any]]:
-    """One application-month by provider and service category.
-
-    The aggregates stop at the application; this reads that application's readings
-    of that month only, through the (period, application) index: a few hundred rows
-    at most, never a scan of the table.
-    """
-    from finops_admin.models import CostReading
-
-    rows = (CostReading.objects.filter(period=period, application=application)
+    """One application-month by provider and service category, from the aggregate keyed by
+    (application, month, …): a handful of rows read by index, whatever the readings' volume."""
+    rows = (CostByServiceMonth.objects.filter(application=application, period=period)
             .values("provider", "service_category").annotate(b=Sum("billed_cost"), e=Sum("effective_cost"))
             .order_by("-e", "provider", "service_category"))
     return [{"provider": r["provider"], "service_category": r["service_category"] or "—",
              "billed": r["b"] or ZERO, "effective": r["e"] or ZERO} for r in rows]
+
+
+def services_split(services: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
+    """application_services() summed by provider or by service category alone (largest first), with shares."""
+    if by not in ("provider", "service_category"):
+        raise ValueError(f"Unknown split {by!r}.")
+    sums: dict[str, list[Decimal]] = {}
+    for s in services:
+        pair = sums.setdefault(s[by], [ZERO, ZERO])
+        pair[0] += s["billed"]
+        pair[1] += s["effective"]
+    total = sum((p[1] for p in sums.values()), ZERO)
+    rows = [{"name": name, "billed": b, "effective": e, "share": float(e / total) if total else 0.0}
+            for name, (b, e) in sums.items()]
+    return sorted(rows, key=lambda r: (-r["effective"], r["name"]))
 
 
 # ---------------------------------------------------------------------------
@@ -378,21 +484,24 @@ def history(*, start: date, end: date, level: str = "domain", keys: list[str] | 
 # ---------------------------------------------------------------------------
 # Unallocated share and freshness
 # ---------------------------------------------------------------------------
-def unallocated_by_domain(*, period: date) -> list[dict[str, Any]]:
-    """Per domain: its cost, the part in its Unallocated bucket, and that share."""
-    totals = {r["domain_id"]: r["e"] or ZERO for r in CostByDomainMonth.objects.filter(period=period)
-              .values("domain_id").annotate(e=Sum("effective_cost")).order_by()}
+def unallocated_by_domain(*, period: date, domains: list[Domain] | None = None,
+                          totals: dict[int, Decimal] | None = None) -> list[dict[str, Any]]:
+    """Per domain: its cost, the part in its Unallocated bucket, and that share (`totals`: each
+    domain's cost of the month by id, when already read)."""
+    if totals is None:
+        totals = {r["domain_id"]: r["e"] or ZERO for r in CostByDomainMonth.objects.filter(period=period)
+                  .values("domain_id").annotate(e=Sum("effective_cost")).order_by()}
     unalloc = {r["domain_id"]: r["e"] or ZERO for r in CostByFamilyMonth.objects.filter(
         period=period, family__is_unallocated=True).values("domain_id").annotate(e=Sum("effective_cost")).order_by()}
     out = []
-    for d in Domain.objects.all():
+    for d in Domain.objects.all() if domains is None else domains:
         total, part = totals.get(d.pk, ZERO), unalloc.get(d.pk, ZERO)
         out.append({"domain": d, "code": d.code, "name": d.name, "total": total, "unallocated": part,
                     "share": float(part / total) if total else 0.0})
     return out
 
 
-def freshness() -> dict[str, Any]:
-    """The last batch run (status, when it ended) and the last month the aggregates hold."""
+def freshness(latest: date | None = None) -> dict[str, Any]:
+    """The last batch run (status, when it ended) and the last month the aggregates hold (`latest`, if known)."""
     last = (BatchRun.objects.select_related("run").order_by("-run__created_at").first())
-    return {"latest_period": latest_period(), "run": last.run if last else None}
+    return {"latest_period": latest or latest_period(), "run": last.run if last else None}

@@ -265,7 +265,7 @@ class Currency(models.Model):
 # ---------------------------------------------------------------------------
 # Aggregates (read-only): materialized views on PostgreSQL, tables on SQLite
 # ---------------------------------------------------------------------------
-# Created by migration 0003 (finops_admin/aggregate_sql.py), refreshed at the end
+# Created by migrations 0003 and 0005 (finops_admin/aggregate_sql.py), refreshed at the end
 # of each batch by finops_admin.aggregates; read through these models the same way
 # on both databases.
 class _Aggregate(models.Model):
@@ -311,6 +311,22 @@ class CostByApplicationMonth(_Aggregate):
         managed = False
         db_table = "finops_agg_application_month"
         ordering = ["period", "application"]
+
+
+class CostByServiceMonth(_Aggregate):
+    """Per month and application, by provider and service category (the application view's split)."""
+
+    pk = models.CompositePrimaryKey("application", "period", "provider", "service_category", "domain", "family")
+    domain = models.ForeignKey(Domain, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    family = models.ForeignKey(Family, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    provider = models.CharField(max_length=100)
+    service_category = models.CharField(max_length=100)
+
+    class Meta:
+        managed = False
+        db_table = "finops_agg_service_month"
+        ordering = ["period", "application", "provider", "service_category"]
 
 
 class ApplicationRanking(models.Model):

@@ -9,16 +9,16 @@ from django.db import migrations, models
 
 
 def create(apps, schema_editor):
-    from finops_admin.aggregate_sql import create_statements
+    from finops_admin.aggregate_sql import AGGREGATES_0003, create_statements
 
-    for statement in create_statements(schema_editor.connection.vendor):
+    for statement in create_statements(schema_editor.connection.vendor, AGGREGATES_0003):
         schema_editor.execute(statement)
 
 
 def drop(apps, schema_editor):
-    from finops_admin.aggregate_sql import drop_statements
+    from finops_admin.aggregate_sql import AGGREGATES_0003, drop_statements
 
-    for statement in drop_statements(schema_editor.connection.vendor):
+    for statement in drop_statements(schema_editor.connection.vendor, AGGREGATES_0003):
         schema_editor.execute(statement)
 
 

@@ -336,11 +336,15 @@ def _insert(spool: Path, check_cancelled: Callable[[], None]) -> int:
         total = 0
         with connection.cursor() as cursor, open(spool, "rb") as handle:
             sql = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT csv)"
+            # No cancel check inside the COPY: without a heartbeat thread (a run executed inside a
+            # transaction) check_cancelled() queries this very connection, which waits for the COPY
+            # to end while the COPY waits for data: both sides wait for ever (ClientRead). The
+            # check comes right after, still inside the block's transaction, so a cancel undoes it.
             with cursor.cursor.copy(sql) as copy:
                 while chunk := handle.read(COPY_CHUNK_BYTES):
                     copy.write(chunk)
-                    check_cancelled()
             total = cursor.cursor.rowcount
+        check_cancelled()
         return total
     return _insert_sqlite(spool, check_cancelled)
 

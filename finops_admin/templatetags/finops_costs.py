@@ -89,3 +89,27 @@ def spark_points(values: list[float], width: int = 96, height: int = 20) -> str:
     step = width / max(len(values) - 1, 1)
     return " ".join(f"{i * step:.1f},{height - (v - bottom) / span * (height - 2) - 1:.1f}"
                     for i, v in enumerate(values))
+
+
+@register.simple_tag(takes_context=True)
+def sort_query(context: Any, column: str, first: str = "-") -> str:
+    """The link of a sortable column's heading: sorted by it (descending first, or ascending for names),
+    the other way round when it already is; back to the first page."""
+    current = context.get("sort") or ""
+    descending = f"-{column}"
+    if current == descending:
+        target = column
+    elif current == column:
+        target = descending
+    else:
+        target = descending if first == "-" else column
+    return with_query(context, sort=target, page="")
+
+
+@register.simple_tag(takes_context=True)
+def sort_mark(context: Any, column: str) -> str:
+    """▼ or ▲ beside the heading the table is sorted by."""
+    current = context.get("sort") or ""
+    if current.lstrip("-") != column:
+        return ""
+    return "▼" if current.startswith("-") else "▲"

@@ -58,10 +58,11 @@ def test_a_batch_loads_every_domain_and_refreshes_the_aggregates(sources, launch
     batch = BatchRun.objects.get(run=run)
     assert batch.periods == PERIODS and batch.domains == ["open", "private", "public", "native"]
     assert batch.rows_inserted == CostReading.objects.count() == sum(b.rows_inserted for b in blocks.values())
-    assert batch.views_refreshed == 4 and batch.error_count == 0 and batch.short_error == ""
+    assert batch.views_refreshed == 5 and batch.error_count == 0 and batch.short_error == ""
     refreshes = list(AggregateRefresh.objects.filter(batch=batch).values_list("view", "rows"))
-    assert [v for v, _ in refreshes] == ["finops_agg_application_month", "finops_agg_family_month",
-                                         "finops_agg_domain_month", "finops_agg_application_ranking"]
+    assert [v for v, _ in refreshes] == ["finops_agg_service_month", "finops_agg_application_month",
+                                         "finops_agg_family_month", "finops_agg_domain_month",
+                                         "finops_agg_application_ranking"]
     assert all(rows > 0 for _, rows in refreshes)
     # Metrics: totals per domain and period, as in the database.
     for (domain, period), (n, billed, _) in totals().items():
@@ -165,7 +166,7 @@ def test_a_bad_file_fails_its_block_alone_and_writes_nothing_of_it(sources, laun
     # The run says which block failed and why; the summary too; the aggregates were refreshed.
     assert "Public" in run.error_message and reason in run.error_message
     batch = BatchRun.objects.get(run=run)
-    assert batch.short_error.startswith("Failed block(s): Public") and batch.views_refreshed == 4
+    assert batch.short_error.startswith("Failed block(s): Public") and batch.views_refreshed == 5
     Path(str(path) + ".gz").unlink(missing_ok=True)
     path.unlink(missing_ok=True)
 

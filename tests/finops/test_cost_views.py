@@ -1,5 +1,6 @@
 """FinOps cost views: totals agree across views and with the raw readings, drill-down and back,
-rankings, history, CSV export, roles on pages and API, bad input."""
+rankings, history, CSV and Excel export, roles on pages and API, bad input (see also
+test_cost_totals.py: every view against the readings, paging, Excel cells)."""
 from __future__ import annotations
 
 import csv
@@ -152,6 +153,11 @@ def test_dashboard_shows_totals_freshness_and_every_table(loaded, client_for, fi
         assert f'id="table-{table}"' in html
     assert 'id="finops-chart" type="application/json"' in html
     assert "<script>" not in html.replace('<script src=', '')  # no inline script (CSP)
+    # Every table exports as CSV and Excel; a loading notice (static script) waits for slow answers.
+    for table in ("totals", "domains", "unallocated", "top", "movers"):
+        assert f'id="export-{table}" href="?export={table}"' in html
+        assert f'id="export-{table}-xlsx" href="?export={table}&amp;format=xlsx"' in html
+    assert 'id="finops-busy" role="status"' in html and "/static/js/finops_costs.js" in html
     # The menu shows the cost views (and not the batch admin) to finops_user.
     assert 'href="/finops/rankings/"' in html and "Admin › Batch Runs" not in html
 
@@ -309,9 +315,14 @@ def test_pages_and_api_never_read_the_readings_table(loaded, client_for, finops_
 
     client = client_for(finops_user)
     family = Family.objects.filter(domain__code="open").first()
+    app = _spending_app()
     urls = [*PAGES, "/finops/domains/?domain=open", f"/finops/families/?family={family.pk}",
             "/finops/rankings/?by=change_pct&level=family", "/finops/history/?compare_start=2025-11",
-            "/finops/?export=domains", *APIS, "/api/finops/costs/breakdown/?level=application&domain=open"]
+            "/finops/?export=domains", f"/finops/applications/?application={app.code}",
+            f"/finops/applications/?application={app.code}&export=services&format=xlsx",
+            "/finops/applications/?sort=-change_pct&export=applications", *APIS,
+            "/api/finops/costs/breakdown/?level=application&domain=open",
+            "/api/finops/costs/breakdown/?level=application&sort=name&page_size=5&page=2"]
     for url in urls:
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200, url

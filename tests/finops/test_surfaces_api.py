@@ -41,7 +41,7 @@ def test_list_with_filters(sources, launch, api):
     row = {r["run_id"]: r for r in body["results"]}[failed.run_id]
     assert row["status"] == "FAILED" and row["short_error"].startswith("Failed block(s): Public")
     assert {"code": "public", "name": "Public", "status": "FAILED"} in row["domains"]
-    assert row["views_refreshed"] == 4 and row["error_count"] >= 1 and row["periods"] == PERIODS
+    assert row["views_refreshed"] == 5 and row["error_count"] >= 1 and row["periods"] == PERIODS
     assert [r["run_id"] for r in api.get(BASE, {"status": "FAILED"}).json()["results"]] == [failed.run_id]
     assert [r["run_id"] for r in api.get(BASE, {"domain": "public"}).json()["results"]] == [failed.run_id]
     assert [r["run_id"] for r in api.get(BASE, {"period": "2026-11"}).json()["results"]] == [failed.run_id]
@@ -57,7 +57,7 @@ def test_detail_and_logs(sources, launch, api):
     assert body["run_id"] == run.run_id and body["status"] == "SUCCEEDED" and body["code_version"] == run.code_version
     assert [b["domain"] for b in body["blocks"]] == ["open", "native"]
     assert all(b["status"] == "SUCCEEDED" and b["rows_inserted"] > 0 for b in body["blocks"])
-    assert len(body["refreshes"]) == 4 and body["log_count"] > 0 and body["log_tail"]
+    assert len(body["refreshes"]) == 5 and body["log_count"] > 0 and body["log_tail"]
     assert [line["period"] for line in body["period_lines"]] == ["2026-11"]
     logs = api.get(f"{BASE}{run.run_id}/logs/")
     assert logs.status_code == 200 and logs["Content-Type"].startswith("text/plain")
