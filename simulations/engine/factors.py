@@ -385,7 +385,7 @@ OTHER_CONTINGENT_REFERENCE = "BCBS238 paras 137–140"
 #: horizon does not run off within it.
 BEYOND_HORIZON_REFERENCE = "BCBS238 para 16 (30-day horizon), contractual maturity beyond 30 days"
 
-SECURED_FUNDING_REFERENCE = "BCBS238 paras 114–115 (secured funding table)"
+SECURED_FUNDING_REFERENCE = "BCBS238 para 115 (secured funding table)"
 #: Run-off of secured funding by the HQLA level of its collateral.
 SECURED_FUNDING_OUTFLOW_BY_COLLATERAL: dict[str, float] = {
     "L1": 0.00,
@@ -401,6 +401,18 @@ SECURED_FUNDING_CENTRAL_BANK_OUTFLOW = 0.00
 SECURED_FUNDING_SOVEREIGN_PSE_OUTFLOW = 0.25
 
 COMMITTED_FACILITY_REFERENCE = "BCBS238 para 131 (committed facilities)"
+#: The point of para 131 that sets each drawdown rate, by counterparty type:
+#: (a) retail and small business, (b) credit and (c) liquidity facilities to
+#: non-financial corporates, sovereigns, central banks, PSEs and MDBs, (d)
+#: banks, (e) credit and (f) liquidity facilities to other financial institutions.
+COMMITTED_CREDIT_FACILITY_PARAGRAPH: dict[str, str] = {
+    "individual": "131(a)", "sme": "131(a)", "corporate": "131(b)", "sovereign": "131(b)",
+    "central_bank": "131(b)", "pse": "131(b)", "mdb": "131(b)", "bank": "131(d)", "other_fi": "131(e)",
+}
+COMMITTED_LIQUIDITY_FACILITY_PARAGRAPH: dict[str, str] = {
+    "individual": "131(a)", "sme": "131(a)", "corporate": "131(c)", "sovereign": "131(c)",
+    "central_bank": "131(c)", "pse": "131(c)", "mdb": "131(c)", "bank": "131(d)", "other_fi": "131(f)",
+}
 #: Committed facilities drawdown rates, by counterparty type of the positions
 #: format (other FIs are "other financial institutions"; no counterparty type
 #: of the format maps to "other legal entities").

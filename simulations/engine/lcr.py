@@ -28,7 +28,8 @@ import pandas as pd
 from .factors import (
     BEYOND_HORIZON_REFERENCE,
     COMMITTED_CREDIT_FACILITY_OUTFLOW,
-    COMMITTED_FACILITY_REFERENCE,
+    COMMITTED_CREDIT_FACILITY_PARAGRAPH,
+    COMMITTED_LIQUIDITY_FACILITY_PARAGRAPH,
     COMMITTED_LIQUIDITY_FACILITY_OUTFLOW,
     CORPORATE_NON_OPERATIONAL_INSURED_OUTFLOW,
     CORPORATE_NON_OPERATIONAL_OUTFLOW,
@@ -180,10 +181,12 @@ class _Catalogue:
             self._rate((category, "beyond"), BEYOND_HORIZON_REFERENCE, category.replace("_", " "), "outflow",
                        category, 0.0)
         for cpty in COUNTERPARTY_TYPES:
-            self._rate(("committed_credit_facilities", cpty), COMMITTED_FACILITY_REFERENCE,
+            self._rate(("committed_credit_facilities", cpty),
+                       f"BCBS238 para {COMMITTED_CREDIT_FACILITY_PARAGRAPH[cpty]}",
                        f"committed credit facility to {cpty.replace('_', ' ')}", "outflow",
                        "committed_credit_facilities", COMMITTED_CREDIT_FACILITY_OUTFLOW[cpty])
-            self._rate(("committed_liquidity_facilities", cpty), COMMITTED_FACILITY_REFERENCE,
+            self._rate(("committed_liquidity_facilities", cpty),
+                       f"BCBS238 para {COMMITTED_LIQUIDITY_FACILITY_PARAGRAPH[cpty]}",
                        f"committed liquidity facility to {cpty.replace('_', ' ')}", "outflow",
                        "committed_liquidity_facilities", COMMITTED_LIQUIDITY_FACILITY_OUTFLOW[cpty])
         self._rate(("other_contingent",), OTHER_CONTINGENT_REFERENCE,

@@ -297,3 +297,17 @@ def test_metrics_state_the_settings_in_force():
                  {"product": "capital_cet1", "notional": 10_000.0})
     result = compute_metrics(frame, CapitalStack(cet1=10_000.0), SPLITTING)
     assert result.summary["total_rwa"] == pytest.approx(22_250.0)
+
+
+def test_lcr_committed_facilities_and_secured_funding_cite_their_point():
+    frame = book(
+        {"product": "off_balance", "notional": 100.0, "counterparty_type": "bank", "rating": "A",
+         "ccf_class": "commitment"},
+        {"product": "off_balance", "notional": 100.0, "counterparty_type": "other_fi", "ccf_class": "commitment",
+         "liquidity_facility": True},
+        {"product": "secured_funding", "notional": 100.0, "hqla_level": "L2A", "residual_maturity_years": 0.01},
+    )
+    rules = {r["rule"]: r["weighted"] for r in compute_lcr(frame)["rules"]}
+    assert rules["BCBS238 para 131(d), committed credit facility to bank: 40%"] == pytest.approx(40.0)
+    assert rules["BCBS238 para 131(f), committed liquidity facility to other fi: 100%"] == pytest.approx(100.0)
+    assert rules["BCBS238 para 115 (secured funding table), secured funding backed by L2A: 15%"] == pytest.approx(15.0)
