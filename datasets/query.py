@@ -99,7 +99,7 @@ def _typed_value(value: str, type_name: str, column: str, position: int) -> Any:
                 return float(text)
             except ValueError:
                 raise QueryError(f"{where}: {value!r} is not a number; the column holds whole numbers.") from None
-    if type_name in ("double", "float", "halffloat") or type_name.startswith("decimal"):
+    if type_name in ("double", "halffloat") or type_name.startswith(("float", "decimal")):
         try:
             return float(text)
         except ValueError:
@@ -116,7 +116,7 @@ def _typed_value(value: str, type_name: str, column: str, position: int) -> Any:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
             raise QueryError(f"{where}: {value!r} is not a date (write it as 2026-01-31 or 2026-01-31T12:00).") from None
-        return parsed.date() if type_name.startswith("date") else parsed
+        return parsed.date() if type_name.startswith("date") and not type_name.startswith("datetime") else parsed
     return value
 
 
@@ -216,14 +216,33 @@ class DatasetQuery:
             order = f" ORDER BY {_quote(view.sort)} {direction} NULLS LAST{tiebreak}"
         return f"SELECT {columns} FROM {self._source()}{where}{order}", params
 
+    def _run(self, sql: str, params: list[Any]) -> Any:
+        """The statement's relation; an error of the engine (a value it cannot compare) is a QueryError."""
+        import duckdb
+
+        try:
+            return self.con.sql(sql, params=params)
+        except duckdb.Error as exc:
+            raise QueryError(f"The view cannot be computed: {str(exc).splitlines()[0][:300]}") from None
+
     def count(self, view: View) -> int:
         where, params = _where(view, self.types)
-        return int(self.con.sql(f"SELECT count(*) FROM {self._source()}{where}", params=params).fetchall()[0][0])
+        import duckdb
+
+        try:
+            return int(self._run(f"SELECT count(*) FROM {self._source()}{where}", params).fetchall()[0][0])
+        except duckdb.Error as exc:
+            raise QueryError(f"The view cannot be computed: {str(exc).splitlines()[0][:300]}") from None
 
     def page(self, view: View, total: int | None = None) -> Page:
         """A page of the view; `total` (the rows matching its filters) is counted unless given."""
         sql, params = self._select(view, numbered=True)
-        table = self.con.sql(f"{sql} LIMIT {int(view.limit)} OFFSET {int(view.start)}", params=params).to_arrow_table()
+        import duckdb
+
+        try:
+            table = self._run(f"{sql} LIMIT {int(view.limit)} OFFSET {int(view.start)}", params).to_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(f"The view cannot be computed: {str(exc).splitlines()[0][:300]}") from None
         numbers: list[int | None] = [None] * table.num_rows
         if "__row__" in table.column_names:
             numbers = table.column("__row__").to_pylist()
@@ -236,7 +255,7 @@ class DatasetQuery:
     def batches(self, view: View, batch_rows: int = EXPORT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Every row of the filtered, sorted view, as Arrow batches."""
         sql, params = self._select(view, numbered=False)
-        reader = self.con.sql(sql, params=params).to_arrow_reader(batch_rows)
+        reader = self._run(sql, params).to_arrow_reader(batch_rows)
         yield from reader
 
 

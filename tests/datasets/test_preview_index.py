@@ -61,3 +61,19 @@ def test_deleting_the_last_version_of_some_bytes_removes_their_index(upload, adm
     with django_capture_on_commit_callbacks(execute=True):
         dataset_delete(user=admin_user, dataset=dataset)
     assert not os.path.exists(path)
+
+
+def test_a_dataset_stored_as_csv_before_versions_previews_with_typed_filters(analyst, client_for):
+    import io
+
+    import pandas as pd
+
+    from simulations.training.datasets import _create
+    from simulations.training.models import DatasetFormat, DatasetKind
+
+    data = b"x,y,label\n1,2.5,a\n3,4.5,b\n5,6.5,a\n"
+    dataset = _create(name="early", kind=DatasetKind.UPLOADED, fmt=DatasetFormat.CSV, data=data,
+                      frame=pd.read_csv(io.BytesIO(data)), source={"filename": "early.csv"}, user=analyst)
+    response = client_for(analyst).get(f"/api/datasets/{dataset.pk}/preview/",
+                                       {"col": "y", "op": "gt", "val": "3", "sort": "-x"})
+    assert response.status_code == 200 and response.json()["rows"] == [[5, 6.5, "a"], [3, 4.5, "b"]]
