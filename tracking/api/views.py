@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -160,7 +161,36 @@ def _run(request: Request, args: dict[str, Any]) -> Run:
         raise not_found(str(exc)) from None
 
 
-_NO_SCHEMA = extend_schema(exclude=True)
+class MlflowErrorSerializer(serializers.Serializer):
+    error_code = serializers.CharField(help_text="One of MLflow's error codes, e.g. INVALID_PARAMETER_VALUE.")
+    message = serializers.CharField()
+
+
+_ERRORS = {
+    400: "Invalid input (INVALID_PARAMETER_VALUE, BAD_REQUEST, RESOURCE_ALREADY_EXISTS).",
+    401: "No credentials, or a bad API key (UNAUTHENTICATED).",
+    403: "The caller's roles do not allow it (PERMISSION_DENIED).",
+    404: "No such run or experiment visible to the caller (RESOURCE_DOES_NOT_EXIST).",
+    409: "The experiment's project is being edited by someone else (RESOURCE_CONFLICT).",
+    415: "The body is not JSON (BAD_REQUEST).",
+    429: "Too many requests (REQUEST_LIMIT_EXCEEDED).",
+}
+
+
+def _documented(name: str, answer: str, *, body: bool = False, query: tuple[str, ...] = ()) -> Any:
+    """The OpenAPI description of one MLflow endpoint: MLflow's JSON in, MLflow's JSON out, and
+    every error in MLflow's shape (docs/mlflow.md; the messages are MLflow's REST API's)."""
+    codes = [400, 401, 403, 404, 429] + ([409, 415] if body else [])
+    return extend_schema(
+        operation_id=f"mlflow_{name}",
+        tags=["mlflow"],
+        request=OpenApiTypes.OBJECT if body else None,
+        parameters=[OpenApiParameter(q, str, required=False) for q in query],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description=answer),
+            **{code: OpenApiResponse(MlflowErrorSerializer, description=_ERRORS[code]) for code in codes},
+        },
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -169,7 +199,7 @@ _NO_SCHEMA = extend_schema(exclude=True)
 class ExperimentSearchView(MlflowView):
     """POST (or GET) experiments/search: every experiment, Default first; `filter` on the name."""
 
-    @_NO_SCHEMA
+    @_documented("experiments_search", "{experiments: [...], next_page_token}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         max_results = _integer(args, "max_results", default=1000)
@@ -186,7 +216,10 @@ class ExperimentSearchView(MlflowView):
             body["next_page_token"] = str(offset + max_results)
         return Response(body)
 
-    get = post
+    @_documented("experiments_search_get", "{experiments: [...], next_page_token}",
+                 query=("max_results", "filter", "page_token"))
+    def get(self, request: Request) -> Response:
+        return self.post(request)
 
 
 def _name_matches(name: str, text: str) -> bool:
@@ -207,7 +240,7 @@ def _name_matches(name: str, text: str) -> bool:
 
 
 class ExperimentGetView(MlflowView):
-    @_NO_SCHEMA
+    @_documented("experiments_get", "{experiment: {...}}", query=("experiment_id",))
     def get(self, request: Request) -> Response:
         experiment_id = _string(self.fields(request), "experiment_id", required=True)
         experiment = experiments.experiment_get(user=request.user, experiment_id=experiment_id)
@@ -215,7 +248,7 @@ class ExperimentGetView(MlflowView):
 
 
 class ExperimentGetByNameView(MlflowView):
-    @_NO_SCHEMA
+    @_documented("experiments_get_by_name", "{experiment: {...}}", query=("experiment_name",))
     def get(self, request: Request) -> Response:
         name = _string(self.fields(request), "experiment_name", required=True)
         experiment = experiments.experiment_get_by_name(user=request.user, name=name)
@@ -225,7 +258,7 @@ class ExperimentGetByNameView(MlflowView):
 class ExperimentCreateView(MlflowView):
     allowed = staticmethod(roles.can_track_runs)
 
-    @_NO_SCHEMA
+    @_documented("experiments_create", "{experiment_id}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         experiment = services.experiment_create(actor=request.user, name=args.get("name"), tags=_key_values(args, "tags"))
@@ -238,7 +271,7 @@ class ExperimentCreateView(MlflowView):
 class RunSearchView(MlflowView):
     """runs/search: `filter` and `order_by` in MLflow's syntax, over the runs the caller may see."""
 
-    @_NO_SCHEMA
+    @_documented("runs_search", "{runs: [...], next_page_token}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         order_by = _string_list(args, "order_by")
@@ -261,7 +294,7 @@ class RunSearchView(MlflowView):
 
 
 class RunGetView(MlflowView):
-    @_NO_SCHEMA
+    @_documented("runs_get", "{run: {info, data, inputs}}", query=("run_id", "run_uuid"))
     def get(self, request: Request) -> Response:
         run = _run(request, self.fields(request))
         return Response({"run": selectors.run_as_mlflow(run)})
@@ -270,7 +303,7 @@ class RunGetView(MlflowView):
 class RunCreateView(MlflowView):
     allowed = staticmethod(roles.can_track_runs)
 
-    @_NO_SCHEMA
+    @_documented("runs_create", "{run: {info, data, inputs}}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         run = services.tracked_run_create(
@@ -286,7 +319,7 @@ class RunCreateView(MlflowView):
 class RunUpdateView(MlflowView):
     allowed = staticmethod(roles.can_track_runs)
 
-    @_NO_SCHEMA
+    @_documented("runs_update", "{run_info: {...}}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         run = _run(request, args)
@@ -301,7 +334,7 @@ class RunUpdateView(MlflowView):
 class RunLogBatchView(MlflowView):
     allowed = staticmethod(roles.can_track_runs)
 
-    @_NO_SCHEMA
+    @_documented("runs_log_batch", "{}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         run = _run(request, args)
@@ -318,7 +351,7 @@ class RunLogBatchView(MlflowView):
 class RunLogMetricView(MlflowView):
     allowed = staticmethod(roles.can_track_runs)
 
-    @_NO_SCHEMA
+    @_documented("runs_log_metric", "{}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         run = _run(request, args)
@@ -333,7 +366,7 @@ class RunLogMetricView(MlflowView):
 class RunLogParamView(MlflowView):
     allowed = staticmethod(roles.can_track_runs)
 
-    @_NO_SCHEMA
+    @_documented("runs_log_parameter", "{}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         run = _run(request, args)
@@ -348,7 +381,7 @@ class RunLogParamView(MlflowView):
 class RunSetTagView(MlflowView):
     allowed = staticmethod(roles.can_track_runs)
 
-    @_NO_SCHEMA
+    @_documented("runs_set_tag", "{}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         run = _run(request, args)
@@ -361,7 +394,7 @@ class RunSetTagView(MlflowView):
 class RunDeleteTagView(MlflowView):
     allowed = staticmethod(roles.can_track_runs)
 
-    @_NO_SCHEMA
+    @_documented("runs_delete_tag", "{}", body=True)
     def post(self, request: Request) -> Response:
         args = self.fields(request)
         run = _run(request, args)
@@ -370,7 +403,7 @@ class RunDeleteTagView(MlflowView):
 
 
 class MetricHistoryView(MlflowView):
-    @_NO_SCHEMA
+    @_documented("metrics_get_history", "{metrics: [{key, value, timestamp, step}]}", query=("run_id", "run_uuid", "metric_key"))
     def get(self, request: Request) -> Response:
         args = self.fields(request)
         run = _run(request, args)
