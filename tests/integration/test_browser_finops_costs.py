@@ -1,10 +1,14 @@
 """FinOps cost views in a real browser: a finops_user walks Dashboard → Domain → Family → Application →
-History, sees the charts drawn (no script error under the CSP) and exports a table."""
+History, sees the charts drawn (no script error under the CSP) and exports a table as CSV and Excel
+(a loading notice while the file is prepared); without JavaScript the tables are all there."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from django.db.models import Sum
 
@@ -54,6 +58,10 @@ def test_finops_user_drills_down_reads_history_and_exports(page, real_services, 
     page.click("#table-applications tbody tr >> nth=0 >> a")
     page.wait_for_url("**/finops/applications/?application=*")
     assert page.locator("#finops-crumbs a").count() == 3
+    # Its cost by provider and by service category: tables and doughnuts, from the aggregates.
+    assert page.locator("#table-providers tbody tr").count() >= 1
+    assert page.locator("#table-categories tbody tr").count() >= 1
+    page.wait_for_function("document.getElementById('finops-chart-providers').width > 0")
     # Back up one level by the breadcrumb, then to the domain.
     page.click("#finops-crumbs a >> nth=2")
     page.wait_for_url("**/finops/families/?family=*")
@@ -67,7 +75,41 @@ def test_finops_user_drills_down_reads_history_and_exports(page, real_services, 
         page.click("#export-history")
     path = tmp_path / "history.csv"
     info.value.save_as(path)
-    lines = path.read_text().splitlines()
-    assert lines[0].startswith("period,") and lines[-1].startswith("2026-11,")
+    assert info.value.suggested_filename == "finops-history-2026-11.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert rows[-1]["period"] == "2026-11" and Decimal(rows[-1]["total"]) == total
+
+    # The Excel file of the same table; held back a moment, the loading notice shows meanwhile.
+    held = []
+    page.route(lambda url: "export=history" in url and "format=xlsx" in url, lambda route: held.append(route))
+    with page.expect_download() as info:
+        page.click("#export-history-xlsx")
+        page.wait_for_selector("#finops-busy", state="visible")
+        assert "Preparing the file" in page.locator("#finops-busy").inner_text()
+        held[0].continue_()
+    path = tmp_path / "history.xlsx"
+    info.value.save_as(path)
+    assert info.value.suggested_filename == "finops-history-2026-11.xlsx"
+    sheet = openpyxl.load_workbook(path).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "period" and values[-1][0] == "2026-11"
+    assert Decimal(str(values[-1][-1])).quantize(Decimal("0.000001")) == total
+    page.wait_for_selector("#finops-busy", state="hidden")
     page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
     assert not errors, errors
+
+    # Without JavaScript the tables are all there (only the charts and the notice are missing).
+    plain = page.context.browser.new_context(base_url=page.url.split("/finops/")[0], java_script_enabled=False)
+    try:
+        bare = plain.new_page()
+        bare.goto("/")
+        bare.fill("#id_username", user.username)
+        bare.fill("#id_password", "pw-for-tests-1")
+        bare.click("#login-form button[type=submit]")
+        bare.goto("/finops/?month=2026-11")
+        assert bare.locator("#table-domains tbody tr").count() == 4
+        assert bare.locator("#total-effective").inner_text() == shown
+        bare.goto("/finops/applications/")
+        assert bare.locator("#table-applications tbody tr").count() >= 16
+    finally:
+        plain.close()
