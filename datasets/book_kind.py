@@ -30,7 +30,7 @@ class DatasetIntegrityError(Exception):
 class PositionsBookForm(forms.Form):
     """Which positions dataset (and, optionally, which capital stack) to weigh."""
 
-    positions_dataset = forms.IntegerField(min_value=1, label="Positions dataset",
+    positions_dataset = forms.IntegerField(min_value=1, max_value=2**63 - 1, label="Positions dataset",
                                            help_text="A dataset in the positions format (docs/positions_format.md).")
     positions_dataset_sha256 = forms.CharField(
         required=False, max_length=64, label="Dataset SHA-256",
