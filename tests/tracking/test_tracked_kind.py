@@ -59,3 +59,17 @@ def test_a_run_cancelled_in_runsight_refuses_its_client_and_ends(analyst: Any, d
         run_log_batch(actor=analyst, run=run, metrics=[MetricValue("loss", 0.1, 1, 0)])
     assert "cancelled in Runsight" in refused.value.message
     assert Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+
+
+def test_a_tracked_run_shows_on_the_run_pages(analyst: Any, viewer: Any, client_for: Any) -> None:
+    from tracking.services import MetricValue, run_log_batch
+
+    run = tracked_run_create(actor=analyst, experiment_id="0", run_name="script")
+    run_log_batch(actor=analyst, run=run, metrics=[MetricValue("lcr", 1.7, 1, 0)], params={"mix": "retail"})
+    client = client_for(viewer)
+    assert run.run_id in client.get("/runs/?kind=tracked").content.decode()
+    page = client.get(f"/runs/{run.run_id}/")
+    assert page.status_code == 200
+    assert "retail" in page.content.decode()
+    api = client.get(f"/api/runs/{run.run_id}/").json()
+    assert api["kind"] == "tracked" and api["metrics"] == {"lcr": 1.7}
