@@ -75,12 +75,14 @@ def _pin_to_one_core() -> str:
 
 
 def _setup_django(var_dir: str) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1", RUNSIGHT_VAR_DIR=var_dir, LOG_LEVEL="WARNING",
-        ARTIFACT_STORE="file",
-    )
     for name in ("DATABASE_URL", "REDIS_URL", "ARTIFACT_ROOT"):
         os.environ.pop(name, None)
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1", RUNSIGHT_VAR_DIR=var_dir, LOG_LEVEL="WARNING",
+        ARTIFACT_STORE="file", RUNSIGHT_ENV_FILE="",
+        # The default database is var/ under the project whatever RUNSIGHT_VAR_DIR says: name the fresh one.
+        DATABASE_URL=f"sqlite:///{Path(var_dir) / 'runsight.sqlite3'}",
+    )
     sys.path.insert(0, str(ROOT))
     import django
 
