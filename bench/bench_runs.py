@@ -40,6 +40,10 @@ def main() -> None:
     parser.add_argument("--db", default="runsight_bench_runs", help="the benchmark's own database")
     parser.add_argument("--populate", action="store_true", help="drop, create and fill the database first")
     parser.add_argument("--only", default="", help="time only the cases whose label contains this text")
+    parser.add_argument(
+        "--sql", action="store_true",
+        help="also time, per case, the database's own work: the run queries the request sent, replayed",
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -154,10 +158,13 @@ def populate(n: int) -> None:
             " FROM runs_run WHERE random() < 0.6"
         )
         links = cursor.rowcount
+        # 5 % of runs starred by someone; the analyst (who makes the requests) holds 2,000 of
+        # the stars, the five other users the rest: every list marks the caller's own stars.
         cursor.execute(
-            "INSERT INTO runs_runfavourite (user_id, run_id, created_at) SELECT %s, id, now()"
-            " FROM runs_run WHERE random() < 0.05",
-            [owner.pk],
+            "INSERT INTO runs_runfavourite (user_id, run_id, created_at)"
+            " SELECT CASE WHEN row_number() OVER () <= 2000 THEN %s ELSE (%s)[1 + floor(random() * 5)::int] END,"
+            " id, now() FROM runs_run WHERE random() < 0.05",
+            [owner.pk, owners[1:]],
         )
         favourites = cursor.rowcount
         cursor.execute("UPDATE runs_run SET is_favourite = true WHERE id IN (SELECT run_id FROM runs_runfavourite)")
@@ -218,6 +225,31 @@ def run_bench(args) -> None:
 
     from runs.models import Run
 
+    def captured_run_queries(url: str) -> list[tuple[str, object]]:
+        """The statements of one request that read runs (the list, its count or estimate, tags)."""
+        seen = []
+
+        def wrapper(execute, sql, params, many, context):
+            if "runs_run" in sql:
+                seen.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(wrapper):
+            client.get(url)
+        return seen
+
+    def timed_sql(statements, repeat: int) -> tuple[float, float]:
+        samples = []
+        with connection.cursor() as cursor:
+            for _ in range(repeat):
+                t = time.perf_counter()
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                    cursor.fetchall()
+                samples.append((time.perf_counter() - t) * 1000)
+        samples.sort()
+        return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
+
     def count_queries(url: str) -> int:
         # request_started clears connection.queries, so count with a wrapper instead.
         seen = []
@@ -271,7 +303,11 @@ def run_bench(args) -> None:
             continue
         queries = count_queries(url)
         median, p95 = timed(client, url, args.repeat)
-        print(f"{label:<62} {median:8.1f} {p95:8.1f} {queries:8d}")
+        line = f"{label:<62} {median:8.1f} {p95:8.1f} {queries:8d}"
+        if args.sql:
+            sql_median, sql_p95 = timed_sql(captured_run_queries(url), args.repeat)
+            line += f"   SQL {sql_median:7.1f} {sql_p95:7.1f}"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
