@@ -118,7 +118,9 @@ TEMPLATES = [
 # ---------------------------------------------------------------------------
 # Database
 # ---------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", "sqlite:///var/runsight.sqlite3")
+# The SQLite file lives under RUNSIGHT_VAR_DIR with the rest of this instance's state
+# (an absolute path: four slashes).
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{(VAR_DIR / 'runsight.sqlite3').resolve()}")
 # PostgreSQL goes through psycopg's connection pool (one per process): a burst of
 # requests waits up to DATABASE_POOL_TIMEOUT for a free connection instead of
 # opening more until the server refuses. Size it so that
@@ -387,7 +389,13 @@ SPECTACULAR_SETTINGS = {
         "runs.api.openapi.postprocess_error_components",  # the shared Error / ValidationErrors bodies
     ],
     # Choice sets that share a field name with another ("status") get a name of their own.
-    "ENUM_NAME_OVERRIDES": {"ExperimentStatusEnum": "projects.models.ExperimentStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "ExperimentStatusEnum": "projects.models.ExperimentStatus",
+        "RunStatusEnum": "runs.models.RunStatus",
+        "DatasetFormatEnum": "simulations.training.models.DatasetFormat",
+        "DatasetKindEnum": "simulations.training.models.DatasetKind",
+        "DatasetSourceFormatEnum": "simulations.training.models.DatasetSourceFormat",
+    },
 }
 
 # ---------------------------------------------------------------------------

@@ -44,6 +44,15 @@ def test_database_urls_are_parsed(tmp_path):
         database_from_url("mysql://x/y", base_dir=tmp_path)
 
 
+def test_the_default_sqlite_file_lives_under_the_var_dir(tmp_path):
+    result = _manage(
+        "shell", "-c", "from django.conf import settings; print(settings.DATABASES['default']['NAME'])",
+        DEBUG="1", RUNSIGHT_VAR_DIR=str(tmp_path), RUNSIGHT_ENV_FILE="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str((tmp_path / "runsight.sqlite3").resolve())
+
+
 def test_secret_key_is_required_when_debug_is_off():
     result = _manage("check", DEBUG="0")
     assert result.returncode != 0
