@@ -49,7 +49,7 @@ class DatasetErrorSerializer(serializers.Serializer):
     column = serializers.CharField(allow_null=True, required=False)
 
 
-class DatasetSerializer(serializers.ModelSerializer):
+class DatasetVersionSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     columns = serializers.JSONField(read_only=True, help_text="Per column: name, type, nulls, min/max/mean or top values.")
     source = serializers.JSONField(read_only=True)
@@ -61,7 +61,7 @@ class DatasetSerializer(serializers.ModelSerializer):
         read_only_fields = [f for f in fields if f != "description"]
 
 
-class DatasetUploadSerializer(serializers.Serializer):
+class DatasetFileUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV (UTF-8, header row), xlsx, JSON records or Parquet; pickles are refused.")
     name = serializers.CharField(required=False, allow_blank=True, max_length=200,
                                  help_text="An existing name adds a version. Default: the file's name.")
@@ -120,7 +120,7 @@ class DatasetListApi(generics.ListAPIView):
 
     permission_classes = [permissions.IsAuthenticated, CanReadDatasets]
     parser_classes = [MultiPartParser, FormParser]
-    serializer_class = DatasetSerializer
+    serializer_class = DatasetVersionSerializer
     filterset_class = DatasetFilterSet
 
     def get_queryset(self) -> Any:
@@ -133,8 +133,8 @@ class DatasetListApi(generics.ListAPIView):
     @extend_schema(
         operation_id="datasets_upload",
         summary="Upload a file as a dataset (a new version of its name)",
-        request={"multipart/form-data": DatasetUploadSerializer},
-        responses={201: DatasetSerializer, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer,
+        request={"multipart/form-data": DatasetFileUploadSerializer},
+        responses={201: DatasetVersionSerializer, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer,
                    413: DatasetErrorSerializer},
     )
     def post(self, request: Request) -> Response:
@@ -142,7 +142,7 @@ class DatasetListApi(generics.ListAPIView):
         refused = getattr(request._request, "upload_refused", None)
         if refused:
             return Response({"detail": refused, "row": None, "column": None}, status=413)
-        body = DatasetUploadSerializer(data=request.data)
+        body = DatasetFileUploadSerializer(data=request.data)
         if not body.is_valid():
             refused = getattr(request._request, "upload_refused", None)  # set while the body streamed
             if refused:
@@ -162,7 +162,7 @@ class DatasetListApi(generics.ListAPIView):
             raise PermissionDenied(str(exc) or None)
         except (IngestError, DjangoValidationError) as exc:
             return Response(_error(exc), status=status.HTTP_400_BAD_REQUEST)
-        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+        return Response(DatasetVersionSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
 
 class _OneDataset(APIView):
@@ -175,12 +175,12 @@ class _OneDataset(APIView):
 class DatasetDetailApi(_OneDataset):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(operation_id="datasets_retrieve", responses=DatasetSerializer, summary="One dataset version")
+    @extend_schema(operation_id="datasets_retrieve", responses=DatasetVersionSerializer, summary="One dataset version")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(DatasetSerializer(self.dataset(pk)).data)
+        return Response(DatasetVersionSerializer(self.dataset(pk)).data)
 
     @extend_schema(operation_id="datasets_update", request=DatasetUpdateSerializer,
-                   responses={200: DatasetSerializer, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer},
+                   responses={200: DatasetVersionSerializer, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer},
                    summary="Change a version's description")
     def patch(self, request: Request, pk: int) -> Response:
         dataset = self.dataset(pk)
@@ -195,7 +195,7 @@ class DatasetDetailApi(_OneDataset):
             raise PermissionDenied(str(exc) or None)
         except DjangoValidationError as exc:
             return Response(_error(exc), status=400)
-        return Response(DatasetSerializer(dataset).data)
+        return Response(DatasetVersionSerializer(dataset).data)
 
     @extend_schema(operation_id="datasets_destroy",
                    responses={204: None, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer},
@@ -212,10 +212,10 @@ class DatasetDetailApi(_OneDataset):
 
 
 class DatasetVersionsApi(_OneDataset):
-    @extend_schema(operation_id="datasets_versions", responses=DatasetSerializer(many=True),
+    @extend_schema(operation_id="datasets_versions", responses=DatasetVersionSerializer(many=True),
                    summary="Every version of this dataset's name, newest first")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(DatasetSerializer(selectors.dataset_versions(dataset=self.dataset(pk)), many=True).data)
+        return Response(DatasetVersionSerializer(selectors.dataset_versions(dataset=self.dataset(pk)), many=True).data)
 
 
 class DatasetRunsApi(_OneDataset):
