@@ -16,21 +16,25 @@ pytestmark = pytest.mark.django_db
 # A book of the new lines, figures worked out by hand:
 #   RWA: M1 loan-splitting with a pari passu lien, 48,125 × 20% + 21,875 × 75% = 26,031.25 (d424 para 65);
 #        E1 speculative unlisted equity 100 × 400% = 400; C1 cash in collection 1,000 × 20% = 200;
-#        R1 RMBS at the 50% setting on its carrying amount 1,000 = 500; cash 0.           Total 27,131.25.
+#        R1 RMBS at the 50% setting on its carrying amount 1,000 = 500; cash 0;
+#        T1 transactor card line 1,000 × CCF 10% × 45% = 45 (d424 paras 84, 56).          Total 27,176.25.
 #   HQLA: cash 10,000 (L1) + R1 at market value 800 × 75% = 600 (L2B, under both caps) = 10,600.
-#   Outflows: O1 other liability due in 20 days, 500 × 100% (BCBS238 para 141).          LCR 10,600 / 500.
-#   ASF: CET1 50,000 × 100%; O1 0%.                                                       50,000.
+#   Outflows: O1 other liability due in 20 days, 500 × 100% (BCBS238 para 141); D1 term deposit
+#        withdrawable without penalty, insured, 1,000 × 5% = 50 (paras 82–84).             LCR 10,600 / 550.
+#   ASF: CET1 50,000 × 100%; O1 0%; D1 stable retail < 1y 1,000 × 95%.                     50,950.
 #   RSF: M1 ≥ 1y with RW 37.19% > 35%, 70,000 × 85% = 59,500; E1 100; C1 500; R1 500.     60,600.
 BOOK = (
     "position_id,product,notional,property_value,pari_passu_liens,residual_maturity_days,hqla_level,rating,"
-    "market_value,equity_listing\n"
-    "M1,rre_general,70000,100000,10000,,,,,\n"
-    "E1,equity,100,,,,,,,speculative_unlisted\n"
-    "C1,cash_in_collection,1000,,,,,,,\n"
-    "R1,rmbs,1000,,,,L2B_RMBS,AA,800,\n"
-    "O1,other_liability,500,,,20,,,,\n"
-    "H1,cash,10000,,,,,,,\n"
-    "K1,capital_cet1,50000,,,,,,,\n"
+    "market_value,equity_listing,counterparty_type,ccf_class,retail_segment,insured,penalty_free_withdrawal\n"
+    "M1,rre_general,70000,100000,10000,,,,,,,,,,\n"
+    "E1,equity,100,,,,,,,speculative_unlisted,,,,,\n"
+    "C1,cash_in_collection,1000,,,,,,,,,,,,\n"
+    "R1,rmbs,1000,,,,L2B_RMBS,AA,800,,,,,,\n"
+    "O1,other_liability,500,,,20,,,,,,,,,\n"
+    "H1,cash,10000,,,,,,,,,,,,\n"
+    "K1,capital_cet1,50000,,,,,,,,,,,,\n"
+    "T1,off_balance,1000,,,,,,,,individual,unconditionally_cancellable,transactor,,\n"
+    "D1,retail_term_deposit,1000,,,100,,,,,,,,true,true\n"
 ).encode()
 SETTINGS = {"real_estate_approach": "loan_splitting", "as_of_date": "2026-01-31", "rmbs_risk_weight": 0.5}
 RAGGED = b"position_id,product,notional\nA,cash,100\nB,cash,100,oops\n"
@@ -38,10 +42,10 @@ RAGGED = b"position_id,product,notional\nA,cash,100\nB,cash,100,oops\n"
 
 def _expect(result: dict) -> None:
     summary = result["summary"]
-    assert summary["total_rwa"] == pytest.approx(27_131.25)
+    assert summary["total_rwa"] == pytest.approx(27_176.25)
     assert summary["hqla"] == pytest.approx(10_600.0)
-    assert summary["net_outflows"] == pytest.approx(500.0)
-    assert summary["asf"] == pytest.approx(50_000.0)
+    assert summary["net_outflows"] == pytest.approx(550.0)
+    assert summary["asf"] == pytest.approx(50_950.0)
     assert summary["rsf"] == pytest.approx(60_600.0)
     assert result["settings"]["real_estate_approach"] == "loan_splitting"
     assert result["settings"]["as_of_date"] == "2026-01-31"
@@ -100,7 +104,7 @@ def test_the_page_takes_settings_as_form_fields(client_for, viewer):
     page = client_for(viewer).post("/simulations/compute/", {"positions": _upload(BOOK), **SETTINGS})
     assert page.status_code == 200
     content = page.content.decode()
-    assert "27,131 EUR" in content  # whole euros on the page
+    assert "27,176 EUR" in content  # whole euros on the page
     assert "loan_splitting" in content and "2026-01-31" in content
     assert "HQLA counted at" in content
     refused = client_for(viewer).post("/simulations/compute/", {"positions": _upload(BOOK), "rmbs_risk_weight": "0.1"})
@@ -137,7 +141,7 @@ def test_a_gzip_csv_is_read_on_every_surface_alike(client_for, viewer, tmp_path:
     assert api.status_code == 200
     _expect(api.json())
     page = client_for(viewer).post("/simulations/compute/", {"positions": _upload(packed, "book.csv.gz"), **SETTINGS})
-    assert page.status_code == 200 and "27,131 EUR" in page.content.decode()
+    assert page.status_code == 200 and "27,176 EUR" in page.content.decode()
 
 
 def test_a_claimed_gigabyte_is_refused_with_413_before_the_body_is_read(client_for, viewer):
