@@ -60,18 +60,16 @@ def xlsx_bytes(table: Table, *, currency: str) -> bytes:
         cell.font = Font(bold=True)
     money = f'#,##0.00 "{currency}";-#,##0.00 "{currency}"'
     pct_columns = {i for i, name in enumerate(table.header) if name.endswith("_pct")}
-    for row in table.rows:
-        values = []
+    # Cells addressed by their row and column (sheet.max_row would rescan the sheet at every row).
+    for r, row in enumerate(table.rows, 2):
         for i, value in enumerate(row):
             value = _cell(value)
             if i in pct_columns and isinstance(value, str):
                 value = float(value) if value else None  # written by the page as "12.34"
-            values.append(None if value == "" else value)
-        sheet.append(values)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, Decimal):
+            cell = sheet.cell(row=r, column=i + 1, value=None if value == "" else value)
+            if isinstance(value, Decimal):
                 cell.number_format = money
-            elif isinstance(cell.value, float) and cell.column - 1 in pct_columns:
+            elif isinstance(value, float) and i in pct_columns:
                 cell.number_format = "0.00"
     for i, name in enumerate(table.header, 1):
         sheet.column_dimensions[get_column_letter(i)].width = max(12, min(40, len(str(name)) + 4))
