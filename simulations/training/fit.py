@@ -3,8 +3,9 @@
 `train()` takes a table, the run's parameters and a `step(fraction, message)`
 callback called between iterations; the executor turns that callback into
 progress, heartbeat and cancel (runs.context), so a fit stops between two
-iterations when asked. Everything is seeded: the same parameters and table give
-the same metrics.
+iterations when asked. An optional `curve(curves)` callback receives the loss
+curves each time a point is added, so a page can draw them while the fit runs.
+Everything is seeded: the same parameters and table give the same metrics.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 Step = Callable[[float, "str | None"], None]
+Curve = Callable[[dict[str, Any]], None]
 
 
 class TrainingInputError(ValueError):
@@ -301,24 +303,28 @@ def _skops_bytes(obj: Any) -> bytes:
 
 
 def train(frame: pd.DataFrame, *, model_type: str, target: str, features: list[str], hyperparameters: dict[str, Any],
-          fractions: tuple[float, float, float], seed: int, step: Step) -> TrainingResult:
+          fractions: tuple[float, float, float], seed: int, step: Step, curve: Curve | None = None) -> TrainingResult:
     spec = MODEL_TYPES[model_type]
     hp = validate_hyperparameters(model_type, hyperparameters)
     check_columns(frame, model_type=model_type, target=target, features=features)
     train_idx, val_idx, test_idx = split_indices(len(frame), fractions=fractions, seed=seed, by_time=spec.series)
     common = {"model_type": model_type, "train_rows": int(len(train_idx)), "validation_rows": int(len(val_idx))}
     if spec.task == "classification":
-        result = _train_classifier(frame, spec, target, features, hp, (train_idx, val_idx, test_idx), seed, step)
+        result = _train_classifier(frame, spec, target, features, hp, (train_idx, val_idx, test_idx), seed, step,
+                                   curve or _no_curve)
     elif spec.task == "unsupervised_regime":
-        result = _train_hmm(frame, target, features, hp, (train_idx, val_idx, test_idx), seed, step)
+        result = _train_hmm(frame, target, features, hp, (train_idx, val_idx, test_idx), seed, step, curve or _no_curve)
     else:
         result = _train_garch(frame, target, hp, (train_idx, val_idx, test_idx), step)
     result.metrics = {**common, **result.metrics}
     return result
 
 
-def _train_classifier(frame, spec: ModelType, target, features, hp, parts, seed, step) -> TrainingResult:
-    from sklearn.ensemble import HistGradientBoostingClassifier
+def _no_curve(curves: dict[str, Any]) -> None:
+    """No one draws the curves while they grow (tests, the benchmark of the fit alone)."""
+
+
+def _train_classifier(frame, spec: ModelType, target, features, hp, parts, seed, step, curve: Curve) -> TrainingResult:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
@@ -352,6 +358,7 @@ def _train_classifier(frame, spec: ModelType, target, features, hp, parts, seed,
         curves["step"].append(at)
         curves["train_loss"].append(_f(log_loss(y_train[tr_pick], model.predict_proba(X_train[tr_pick]), labels=classes)))
         curves["validation_loss"].append(_f(log_loss(y_val[va_pick], model.predict_proba(X_val[va_pick]), labels=classes)))
+        curve(curves)
 
     if spec.name == "pd_logistic":
         curves["unit"] = "L-BFGS iterations"
@@ -370,24 +377,8 @@ def _train_classifier(frame, spec: ModelType, target, features, hp, parts, seed,
                 break  # converged
     elif gbm:
         curves["unit"] = "trees"
-        cat_mask = [n.startswith("cat__") for n in names] if categorical else None
-        total = hp["max_iter"]
-        # Each warm-started stage re-bins the rows and re-scores the trees so far: on a big
-        # book, 10 stages instead of 20 keep that overhead small.
-        chunk = max(1, total // (20 if len(y_train) < 200_000 else 10))
-        model = HistGradientBoostingClassifier(
-            learning_rate=hp["learning_rate"], max_leaf_nodes=hp["max_leaf_nodes"], min_samples_leaf=hp["min_samples_leaf"],
-            l2_regularization=hp["l2_regularization"], max_iter=0, early_stopping=False, warm_start=True,
-            categorical_features=cat_mask, random_state=seed,
-        )
-        done = 0
-        while done < total:
-            done = min(total, done + chunk)
-            model.set_params(max_iter=done)
-            model.fit(X_train, y_train)
-            record(model, done)
-            step(0.05 + 0.8 * done / total,
-                 f"{done}/{total} trees: train loss {curves['train_loss'][-1]}, validation loss {curves['validation_loss'][-1]}")
+        model = _fit_gbm(hp, names, categorical, X_train, y_train, X_val[va_pick], y_val[va_pick], classes,
+                         seed, step, curves, curve)
     else:
         curves["unit"] = "epochs"
         model = MLPClassifier(
@@ -422,6 +413,72 @@ def _train_classifier(frame, spec: ModelType, target, features, hp, parts, seed,
     return TrainingResult(metrics, _skops_bytes(pipeline), "skops")
 
 
+class _BoostingProbe:
+    """Between-tree hook of HistGradientBoosting: progress, cancel and the loss curve in one fit.
+
+    scikit-learn calls an early-stopping scorer after every tree, first on a 10,000-row
+    sample of the training rows, then on the validation rows given to `fit`: each pair
+    of calls is one iteration. Every call reports progress (so a cancel stops the fit
+    between two trees); every `every` trees both losses are measured for the curve.
+    Early stopping itself never fires (`n_iter_no_change` exceeds the trees asked for).
+    One fit, instead of warm-started stages, bins the rows and grows the trees once.
+    """
+
+    def __init__(self, *, total: int, classes: np.ndarray, curves: dict[str, Any], step: Step, curve: Curve) -> None:
+        self.total, self.classes, self.curves, self.step, self.curve = total, classes, curves, step, curve
+        self.every = max(1, -(-total // 25))  # about 25 points whatever the number of trees
+        self.calls = 0
+        self.last = 0.0
+
+    def __call__(self, estimator: Any, X: np.ndarray, y: np.ndarray) -> float:
+        from sklearn.metrics import log_loss
+
+        self.calls += 1
+        on_train = self.calls % 2 == 1
+        trees = (self.calls - 1) // 2  # the first pair of calls scores the model before any tree
+        fraction = 0.05 + 0.8 * trees / self.total
+        if trees == 0 or (trees % self.every and trees != self.total):
+            if not on_train:
+                self.step(fraction, None)
+            return self.last
+        # During the fit, X is already binned and predict_proba reads it as such.
+        loss = float(log_loss(y, estimator.predict_proba(X), labels=self.classes))
+        if on_train:
+            self.curves["step"].append(trees)
+            self.curves["train_loss"].append(_f(loss))
+        else:
+            self.curves["validation_loss"].append(_f(loss))
+            self.curve(self.curves)
+            self.step(fraction, f"{trees}/{self.total} trees: train loss {self.curves['train_loss'][-1]}, "
+                                f"validation loss {self.curves['validation_loss'][-1]}")
+        self.last = -loss
+        return self.last
+
+
+def _fit_gbm(hp: dict[str, Any], names: list[str], categorical: list[str], X_train: np.ndarray, y_train: np.ndarray,
+             X_val: np.ndarray, y_val: np.ndarray, classes: np.ndarray, seed: int, step: Step,
+             curves: dict[str, Any], curve: Curve) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    total = hp["max_iter"]
+    probe = _BoostingProbe(total=total, classes=classes, curves=curves, step=step, curve=curve)
+    model = HistGradientBoostingClassifier(
+        learning_rate=hp["learning_rate"], max_leaf_nodes=hp["max_leaf_nodes"], min_samples_leaf=hp["min_samples_leaf"],
+        l2_regularization=hp["l2_regularization"], max_iter=total, random_state=seed,
+        categorical_features=[n.startswith("cat__") for n in names] if categorical else None,
+        early_stopping=True, scoring=probe, n_iter_no_change=total + 1,
+    )
+    model.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    # The probe served the fit only: the stored model keeps no reference to it (skops
+    # loads plain scikit-learn types only), and its per-tree scores, stale between
+    # measured trees, are dropped; the curve is in the metrics.
+    model.set_params(scoring="loss")
+    model._scorer = None
+    model.train_score_ = np.empty(0)
+    model.validation_score_ = np.empty(0)
+    return model
+
+
 def _oracle_pd(true_pd: np.ndarray, y: np.ndarray, classes: np.ndarray) -> dict[str, Any]:
     """What the true PD scores on the same test rows: the best any model could do."""
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
@@ -437,7 +494,7 @@ def _oracle_pd(true_pd: np.ndarray, y: np.ndarray, classes: np.ndarray) -> dict[
     }
 
 
-def _train_hmm(frame, target, features, hp, parts, seed, step) -> TrainingResult:
+def _train_hmm(frame, target, features, hp, parts, seed, step, curve: Curve) -> TrainingResult:
     from hmmlearn.hmm import GaussianHMM
     from scipy.optimize import linear_sum_assignment
     from sklearn.metrics import confusion_matrix
@@ -477,6 +534,7 @@ def _train_hmm(frame, target, features, hp, parts, seed, step) -> TrainingResult
         curves["step"].append(it)
         curves["train_loss"].append(_f(-ll / len(train_idx)))
         curves["validation_loss"].append(_f(-float(model.score(Xs[val_idx])) / len(val_idx)))
+        curve(curves)
         step(0.05 + 0.8 * it / hp["n_iter"], f"EM iteration {it}: log-likelihood {ll:.2f}")
         if it > 1 and ll - previous < hp["tol"]:
             break

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from typing import Any
 
 from runs.context import RunContext
@@ -14,6 +15,8 @@ from simulations.training.params import TrainingParamsForm
 MODEL_FILE = {"skops": ("model.skops", "application/octet-stream"), "json": ("model.json", "application/json")}
 METADATA_FILE = "metadata.json"
 TRAIN_PERMISSION = "simulations.train_model"
+# How often a running fit publishes its loss curves so far (the run page polls each second).
+LIVE_CURVE_SECONDS = 1.0
 
 
 def training_threads() -> int:
@@ -60,11 +63,28 @@ def execute_training(run: Run, ctx: RunContext) -> None:
     def step(fraction: float, message: str | None = None) -> None:
         ctx.progress(5 + 90 * fraction, message)
 
+    published = [0.0]
+
+    def curve(curves: dict[str, Any]) -> None:
+        # The curves so far go on the run's metrics while it runs, for the run page to draw
+        # them as they grow; at most once a second, as a copy (the fit keeps appending).
+        # The final metrics replace them; a run that fails or is cancelled loses them.
+        now = time.monotonic()
+        if now - published[0] >= LIVE_CURVE_SECONDS:
+            published[0] = now
+            ctx.set_metrics({"curves": json.loads(json.dumps(curves))})
+
     fractions = (p["train_fraction"], p["validation_fraction"], p["test_fraction"])
+    # threadpoolctl limits only the native libraries loaded when the limit is set: load
+    # scikit-learn's OpenMP runtime first, or a fit would still start a thread per core
+    # (on a busy host, spinning OpenMP threads cost many times the fit's own CPU time).
+    import sklearn.ensemble  # noqa: F401
+
     with threadpool_limits(limits=training_threads()):
         result = train(
             frame, model_type=p["model_type"], target=p["target"], features=list(p["features"]),
             hyperparameters=p["hyperparameters"] or {}, fractions=fractions, seed=p["seed"], step=step,
+            curve=curve,
         )
     ctx.check_cancelled()
     name, content_type = MODEL_FILE[result.model_format]

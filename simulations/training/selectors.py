@@ -44,4 +44,7 @@ def training_panel(*, run: Run) -> dict[str, Any]:
         "state_to_regime": metrics.get("state_to_regime") or {},
         "charts": {"curves": curves, "calibration": metrics.get("calibration") or []},
         "has_curves": bool(curves.get("step")),
+        # While the run fits, its metrics hold only the curves so far (published by the executor).
+        "live_points": len(curves.get("step") or []),
+        "unit": curves.get("unit", ""),
     }

@@ -30,8 +30,14 @@ def _ended(run: Run, worker, timeout: float = 240) -> Run:
 
 
 def _running_past(run: Run, worker, progress: int) -> None:
+    # A fresh worker imports the scientific stack at its first fit: minutes on a busy 2-core host.
     wait_for(lambda: Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, progress__gte=progress).exists(),
-             timeout=120, what=f"{run.run_id} to be running\n{worker.log()}")
+             timeout=300, what=f"{run.run_id} to be running\n{worker.log()}")
+
+
+def _curve_points(run: Run) -> int:
+    metrics = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).values_list("metrics", flat=True).first() or {}
+    return len((metrics.get("curves") or {}).get("step") or [])
 
 
 def test_each_model_type_trains_on_a_real_worker(start_worker, analyst):
@@ -71,6 +77,9 @@ def test_cancel_stops_a_long_fit_within_seconds(start_worker, analyst):
     run = run_create(kind="training", owner=analyst,
                      params={"model_type": "regime_mlp", "dataset": market.pk, "hyperparameters": {"epochs": 2000}})
     _running_past(run, worker, 7)
+    # While it fits, the worker publishes the loss curve so far on the run (the run page draws it).
+    first = wait_for(lambda: _curve_points(run), timeout=60, what=f"a first curve point\n{worker.log()}")
+    wait_for(lambda: _curve_points(run) > first, timeout=60, what=f"the curve to grow\n{worker.log()}")
     asked = time.monotonic()
     run_cancel(run=Run.objects.get(pk=run.pk), actor=analyst)
     run = _ended(run, worker, timeout=30)
