@@ -287,7 +287,8 @@ def decode_cursor(text: str, keys: list[str]) -> list[Any]:
 
 
 def _after(order_by: list[Any], aliases: list[str], values: list[Any]) -> Any:
-    """Rows strictly after `values` in this order (missing values last)."""
+    """Rows strictly after `values` in this order (missing values last; columns that
+    cannot be NULL never hold a missing value)."""
     from django.db.models import Q
 
     condition = Q(pk__in=[])
@@ -315,7 +316,7 @@ def keyset_page(queryset: Any, ordering: list[str], cursor: str | None, size: in
     """One page of `queryset` in `ordering` (sort keys as `ordering=` takes them), after `cursor`.
 
     Raises CursorError for a cursor this list did not give out, QueryError for a bad sort."""
-    from django.db.models import F
+    from django.db.models import F, OrderBy
 
     from runs.query import compile_order
 
@@ -331,7 +332,7 @@ def keyset_page(queryset: Any, ordering: list[str], cursor: str | None, size: in
             raise CursorError("This cursor belongs to another sort or list.")
         queryset = queryset.filter(_after(compiled.order_by, aliases, values))
     ordered = [
-        (F(alias).desc(nulls_last=True) if e.descending else F(alias).asc(nulls_last=True))
+        OrderBy(F(alias), descending=e.descending, nulls_first=e.nulls_first, nulls_last=e.nulls_last)
         for alias, e in zip(aliases, compiled.order_by)
     ]
     rows = list(queryset.order_by(*ordered)[: size + 1])

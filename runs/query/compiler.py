@@ -75,6 +75,8 @@ ATTRIBUTES: dict[str, Attribute] = {
     "imported": Attribute("origin", "bool"),
     "lifecycle_stage": Attribute("", "lifecycle", sortable=False),
 }
+# Columns that may be NULL (the others sort in their index's own order, cursor or not).
+NULLABLE_PATHS = {"owner__username", "started_at", "finished_at", "duration_seconds", "seed", "parent__run_id"}
 COMPARISONS = ("=", "!=", ">", ">=", "<", "<=")
 LOOKUPS = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
 
@@ -388,10 +390,10 @@ class _Compiler:
             # Runs without the value come last either way (as in MLflow).
             return expression.desc(nulls_last=True) if item.descending else expression.asc(nulls_last=True)
 
-        def column(expression: Any) -> OrderBy:
+        def column(expression: Any, nullable: bool) -> OrderBy:
             # A column sorts as the database does by default (its index serves that order),
-            # unless a cursor needs one rule for missing values.
-            if nulls_last:
+            # unless a cursor needs one rule for missing values, which only nullable columns have.
+            if nulls_last and nullable:
                 return direction(expression)
             return expression.desc() if item.descending else expression.asc()
 
@@ -406,7 +408,7 @@ class _Compiler:
         attr = ATTRIBUTES[key]
         if not attr.sortable or attr.type in ("uuid",):
             raise self.error(f"Runs cannot be sorted by {key}.", item.name.pos)
-        return [column(F(attr.path))], f"{sign}{key}"
+        return [column(F(attr.path), attr.path in NULLABLE_PATHS)], f"{sign}{key}"
 
 
 def _quote_key(key: str) -> str:
@@ -491,6 +493,6 @@ def compile_order(items: list[str] | tuple[str, ...], *, tiebreak: bool = True, 
     if tiebreak:
         named = {k.lstrip("-") for k in keys}
         if not named & {"created", "created_at"}:
-            order_by.append(F("created_at").desc(nulls_last=True) if nulls_last else F("created_at").desc())
-        order_by.append(F("pk").desc(nulls_last=True) if nulls_last else F("pk").desc())
+            order_by.append(F("created_at").desc())
+        order_by.append(F("pk").desc())
     return CompiledOrder(order_by, annotations, keys)
