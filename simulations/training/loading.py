@@ -55,7 +55,8 @@ class Fitted:
             return self._model.variance(self._frame(frame, [self.target])[self.target].to_numpy(float))
         if self.model_type == "regime_hmm":
             return self._model.predict(self._frame(frame, self.features).to_numpy(float))
-        return self._model.predict(_features(self._frame(frame, self.features)))
+        with _native_threads():
+            return self._model.predict(_features(self._frame(frame, self.features)))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Class probabilities, columns in `self.classes` order (classifiers and the HMM)."""
@@ -63,7 +64,20 @@ class Fitted:
             raise ValueError("a volatility forecaster gives variances, not class probabilities")
         if self.model_type == "regime_hmm":
             return self._model.predict_proba(self._frame(frame, self.features).to_numpy(float))
-        return self._model.predict_proba(_features(self._frame(frame, self.features)))
+        with _native_threads():
+            return self._model.predict_proba(_features(self._frame(frame, self.features)))
+
+
+def _native_threads() -> Any:
+    """The thread limit of a fit (RUNSIGHT_TRAINING_THREADS) for a prediction too: a small batch
+    gains nothing from an OpenMP thread per core, and on a busy host those threads wait on each
+    other (10,000 rows of gradient boosting took four times longer without the limit)."""
+    import sklearn.ensemble  # noqa: F401  (its OpenMP runtime must be loaded before the limit is set)
+    from threadpoolctl import threadpool_limits
+
+    from simulations.training.kind import training_threads
+
+    return threadpool_limits(limits=training_threads())
 
     @property
     def classes(self) -> list[str]:
