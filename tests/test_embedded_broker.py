@@ -5,6 +5,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -108,30 +109,39 @@ def test_it_delivers_every_message_whole_to_a_consumer_polling_while_they_are_wr
 
 
 def test_a_waiting_consumer_gets_a_message_within_its_polling_interval(connection):
-    exchange = Exchange(QUEUE, type="direct")
-    queue = Queue(QUEUE, exchange, routing_key=QUEUE)
+    # A name of its own: kombu keeps declared exchanges and bindings in one state per
+    # process, which earlier tests of the suite may have filled under "celery".
+    name = f"latency-{uuid.uuid4().hex}"
+    exchange = Exchange(name, type="direct")
+    queue = Queue(name, exchange, routing_key=name)
     received: list[float] = []
+    errors: list[BaseException] = []
     ready = threading.Event()
 
     def consume() -> None:
-        with connection.clone() as conn:
-            with Consumer(conn, [queue], callbacks=[lambda body, message: (received.append(time.monotonic()),
-                                                                            message.ack())]):
-                ready.set()
-                deadline = time.monotonic() + 10
-                while not received and time.monotonic() < deadline:
-                    try:
-                        conn.drain_events(timeout=0.5)
-                    except TimeoutError:
-                        pass
+        try:
+            with connection.clone() as conn:
+                with Consumer(conn, [queue], callbacks=[lambda body, message: (received.append(time.monotonic()),
+                                                                                message.ack())]):
+                    ready.set()
+                    deadline = time.monotonic() + 10
+                    while not received and time.monotonic() < deadline:
+                        try:
+                            conn.drain_events(timeout=0.5)
+                        except TimeoutError:
+                            pass
+        except BaseException as exc:  # shown by the assertion below, not lost with the thread
+            errors.append(exc)
+            ready.set()
 
     thread = threading.Thread(target=consume)
     thread.start()
     assert ready.wait(5)
     time.sleep(0.3)  # the consumer is asleep between two polls
     sent = time.monotonic()
-    Producer(connection).publish({"run": "x"}, exchange=exchange, routing_key=QUEUE, declare=[queue])
+    Producer(connection).publish({"run": "x"}, exchange=exchange, routing_key=name, declare=[queue])
     thread.join(15)
+    assert not errors, errors
     assert received, "the message never arrived"
     # Polling every 10 ms: well under kombu's default second, with room for a loaded machine.
     assert received[0] - sent < 0.5

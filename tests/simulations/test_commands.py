@@ -75,7 +75,7 @@ def test_simulate_queues_a_run_for_a_worker(django_capture_on_commit_callbacks):
     "args, message",
     [
         (("--positions", "10"), "n_positions"),
-        (("--positions", "6000000"), "n_positions"),
+        (("--positions", "20000001"), "n_positions"),
         (("--positions", "2000", "--seed", "-1"), "seed"),
         (("--positions", "2000", "--total-assets", "10"), "total_assets_eur"),
         (("--positions", "many"), "invalid int value"),
