@@ -28,6 +28,17 @@ def _read(query):
         return None
 
 
+def _cancel(run_pk: int, actor) -> None:
+    """Cancel from the watching thread, trying again while the executing thread holds a table."""
+    for _ in range(100):
+        try:
+            run_cancel(run=Run.objects.get(pk=run_pk), actor=actor)
+            return
+        except OperationalError:
+            time.sleep(0.05)
+    raise AssertionError("the run could not be cancelled: the database stayed locked")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_cancelled_fit_keeps_no_curve(make_user):
     analyst = make_user(Role.ANALYST)
@@ -40,7 +51,7 @@ def test_a_cancelled_fit_keeps_no_curve(make_user):
         while time.monotonic() < deadline:
             metrics = _read(lambda: Run.objects.filter(pk=run.pk).values_list("metrics", flat=True).get()) or {}
             if (metrics.get("curves") or {}).get("step"):
-                run_cancel(run=Run.objects.get(pk=run.pk), actor=analyst)
+                _cancel(run.pk, analyst)
                 return
             time.sleep(0.05)
 
@@ -64,7 +75,7 @@ def test_cancel_stops_a_boosting_fit_between_trees(make_user):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if _read(lambda: Run.objects.filter(pk=run.pk, progress__gte=6).exists()):  # 5 % is the fit's start
-                run_cancel(run=Run.objects.get(pk=run.pk), actor=analyst)
+                _cancel(run.pk, analyst)
                 cancelled_at.append(time.monotonic())
                 return
             time.sleep(0.05)
