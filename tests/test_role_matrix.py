@@ -23,14 +23,7 @@ for _p in PATTERNS:
     BY_KEY[_p.key].append(_p)
 
 # Cases whose fix is not on main yet: {(case label, method): the defect}. strict=True: once fixed, remove it.
-_FINOPS_LAUNCH = (
-    "finops_admin holds the FinOps batch's launch permission (accounts/roles.py) but the launch pages "
-    "require runs.launch_run, so its launch form answers 403 (part of the FinOps batch work)"
-)
-KNOWN: dict[tuple[str, str], str] = {
-    ("runs:launch kind=finops_batch", "GET"): _FINOPS_LAUNCH,
-    ("runs:launch kind=finops_batch", "POST"): _FINOPS_LAUNCH,
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def test_every_url_pattern_has_an_entry():

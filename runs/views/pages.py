@@ -42,6 +42,7 @@ from runs.selectors.listing import run_log_text, runs_csv_rows, with_columns
 from runs.selectors.validation import run_validation
 from runs.services.manage import runs_delete
 from projects.forms import PlacementForm  # launch forms file the new run under a project (kind-neutral)
+from datasets.launch import launch_form_with_dataset  # launch forms prefilled from a dataset's page
 from projects.services import run_place
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -469,7 +470,9 @@ class LaunchView(RoleRequiredMixin, View):
     """The launch form of one kind: its parameters, plus tags and notes."""
 
     template_name = "runs/launch.html"
-    allowed = staticmethod(roles.can_launch_run)
+    # A kind may need a permission of its own (the FinOps batch: finops_admin), so the page is open to
+    # whoever may launch some kind; `_kind` then refuses the kinds this user may not launch.
+    allowed = staticmethod(lambda user: bool(kinds_launchable_by(user)))
 
     def _kind(self, request: HttpRequest, name: str):
         for kind in kinds_launchable_by(request.user):
@@ -483,12 +486,17 @@ class LaunchView(RoleRequiredMixin, View):
 
     def get(self, request: HttpRequest, kind: str) -> HttpResponse:
         run_kind = self._kind(request, kind)
-        placement_form = PlacementForm(request.GET if "project" in request.GET else None, user=request.user)
-        return self._render(request, run_kind, run_kind.params_form(prefix="p"), LaunchMetaForm(), placement_form)
+        prefilled = "project" in request.GET or "experiment" in request.GET
+        placement_form = PlacementForm(request.GET if prefilled else None, user=request.user)
+        # `?dataset=<id>` (the dataset page's launch link) prefills a dataset kind's field, checked as if typed.
+        params_form = launch_form_with_dataset(run_kind.params_form(prefix="p"), kind=run_kind.name,
+                                               user=request.user, query=request.GET)
+        return self._render(request, run_kind, params_form, LaunchMetaForm(), placement_form)
 
     def post(self, request: HttpRequest, kind: str) -> HttpResponse:
         run_kind = self._kind(request, kind)
-        params_form = run_kind.params_form(request.POST, prefix="p")
+        params_form = launch_form_with_dataset(run_kind.params_form(request.POST, prefix="p"), kind=run_kind.name,
+                                               user=request.user)
         meta_form = LaunchMetaForm(request.POST)
         placement_form = PlacementForm(request.POST, user=request.user)
         if params_form.is_valid() and meta_form.is_valid() and placement_form.is_valid():

@@ -32,12 +32,7 @@ for _p in PATTERNS:
     BY_KEY[_p.key].append(_p)
 
 # Cases whose fix is not on main yet: {case id: reason}. strict=True: once fixed, remove the entry.
-KNOWN: dict[str, str] = {
-    "runs:launch kind=finops_batch": (
-        "finops_admin holds the FinOps batch's launch permission (accounts/roles.py) but the launch pages "
-        "require runs.launch_run, so its launch form answers 403 (part of the FinOps batch work)"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 
 def _accepts(key: str, is_api: bool) -> tuple[str, ...]:
