@@ -3,6 +3,7 @@ runs and a filtered preview, its export, editing its description and deleting it
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -18,6 +19,7 @@ from accounts import roles
 from datasets import selectors, services
 from datasets.filters import DatasetFilterSet
 from datasets.ingest import IngestError
+from datasets.launch import launch_links, placement_from_query
 from datasets.query import OPERATORS, QueryError
 from runs.downloads import as_attachment, download_content_type
 from runs.views.pages import RoleRequiredMixin
@@ -133,8 +135,9 @@ class DatasetDetailView(RoleRequiredMixin, View):
                 query["start"] = str(preview.start + limit + 1)
                 nav["next"] = query.urlencode()
         export_query = request.GET.copy()
-        for key in ("start", "limit", "format"):
+        for key in ("start", "limit", "format", "project", "experiment"):
             export_query.pop(key, None)
+        placement = placement_from_query(user=request.user, query=request.GET)
         context = {
             "dataset": dataset,
             "versions": selectors.dataset_versions(dataset=dataset),
@@ -153,7 +156,9 @@ class DatasetDetailView(RoleRequiredMixin, View):
             "export_query": export_query.urlencode(),
             "can_edit": roles.can_edit_dataset(request.user, dataset),
             "can_delete": roles.can_delete_dataset(request.user, dataset),
-            "can_launch_training": roles.can_train_models(request.user),
+            "launch_links": launch_links(dataset=dataset, user=request.user, placement=placement.query),
+            "placement": placement,
+            "placement_query": urlencode(placement.query),
             "description_form": DescriptionForm(initial={"description": dataset.description}),
         }
         return render(request, "datasets/detail.html", context, status=status)
