@@ -116,10 +116,12 @@ class CachedCountPaginator(Paginator):
     """Pages a run queryset; see the module docstring for how it counts.
 
     `count_is_approximate` is True when the total came from the cache and no page
-    proved it exact."""
+    proved it exact. `rows`, when given, is the same list read another way (the API
+    reads values(), not model instances): pages come from it, totals from object_list."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, rows: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.rows = self.object_list if rows is None else rows
         self._from_cache = False
         self._estimated = False
         self._exact: int | None = None
@@ -141,7 +143,7 @@ class CachedCountPaginator(Paginator):
     def page(self, number: Any) -> RunPage:
         number = self._page_number(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+        rows = list(self.rows[bottom:bottom + self.per_page + 1])
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         has_next = len(rows) > self.per_page
@@ -340,4 +342,5 @@ def keyset_page(queryset: Any, ordering: list[str], cursor: str | None, size: in
         return KeysetPage(rows, None)
     rows = rows[:size]
     last = rows[-1]
-    return KeysetPage(rows, encode_cursor(keys, [getattr(last, alias) for alias in aliases]))
+    values = [last[alias] if isinstance(last, dict) else getattr(last, alias) for alias in aliases]  # dicts: values()
+    return KeysetPage(rows, encode_cursor(keys, values))

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.exceptions import ValidationError
+from django.core.paginator import InvalidPage
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -19,6 +20,21 @@ class RunPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     min_page_size = 1
     max_page_size = 100
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None, rows: Any = None) -> list[Any]:
+        """DRF's, with `rows`: the same list read another way (e.g. values()) for the page
+        itself, while the total is still counted, estimated or cached on `queryset`."""
+        self.request = request
+        page_size = self.get_page_size(request)
+        paginator = self.django_paginator_class(queryset, page_size, rows=rows)
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as exc:
+            raise NotFound(self.invalid_page_message.format(page_number=page_number, message=str(exc))) from None
+        if paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return list(self.page)
 
     def get_page_size(self, request: Any) -> int:
         """`page_size` as asked, or 400: a value out of range or not a whole number is refused,

@@ -22,8 +22,9 @@ class Column:
         return f"{self.space}.{self.key}"
 
     def value(self, run: Any) -> Any:
-        """The run's value for this column (None when missing); the run must carry its JSON."""
-        document = getattr(run, self.space, None)
+        """The run's value for this column (None when missing); the run (a Run, or a row of
+        runs.selectors.listing.run_list_values) must carry its JSON."""
+        document = run.get(self.space) if isinstance(run, dict) else getattr(run, self.space, None)
         return document.get(self.key) if isinstance(document, dict) else None
 
 

@@ -5,7 +5,7 @@ import csv
 import json
 from typing import Any, Iterator, Sequence
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from runs.models import Run, RunLog
 from runs.textsafe import csv_row
@@ -77,6 +77,44 @@ def with_columns(queryset: QuerySet[Run], columns: Sequence[Any]) -> QuerySet[Ru
     if not columns:
         return queryset
     return queryset.defer(None).defer("notes")
+
+
+# What a run in a list shows, read as plain values (no model instances): building 100 runs,
+# their owners and parents and a manager per run for the tags cost more than the query.
+LIST_VALUES = (
+    "id", "run_id", "kind", "status", "trigger", "params_hash", "seed", "checksum", "is_my_favourite",
+    "created_at", "started_at", "finished_at", "duration_seconds", "progress", "heartbeat_at",
+    "error_message", "code_version", "worker", "cancel_requested", "origin", "import_format",
+    "imported_at", "imported_from",
+)
+
+
+def run_list_values(queryset: QuerySet[Run], columns: Sequence[Any] = ()) -> QuerySet[Run]:
+    """The list's rows as dicts of LIST_VALUES, `owner_username` and `parent_run_id`,
+    plus the JSON its chosen metric and parameter columns read (only those spaces).
+
+    `queryset` comes from run_list (it carries `is_my_favourite`), filtered and sorted;
+    the rows keep its order. Tags come apart, for the page only: run_list_tag_names."""
+    spaces = sorted({column.space for column in columns})
+    return queryset.prefetch_related(None).values(
+        *LIST_VALUES, *spaces, owner_username=F("owner__username"), parent_run_id=F("parent__run_id")
+    )
+
+
+def run_list_tag_names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Set each row's `tag_names` (sorted by name, as Tag orders them) in one query."""
+    names: dict[Any, list[str]] = {row["id"]: [] for row in rows}
+    if names:
+        links = (
+            Run.tags.through.objects.filter(run_id__in=list(names))
+            .order_by("tag__name")
+            .values_list("run_id", "tag__name")
+        )
+        for run_pk, name in links:
+            names[run_pk].append(name)
+    for row in rows:
+        row["tag_names"] = names[row["id"]]
+    return rows
 
 
 def run_log_text(*, run: Run, level: str | None = None) -> Iterator[str]:
