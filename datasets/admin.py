@@ -49,6 +49,20 @@ class DatasetAddForm(forms.ModelForm):
         """The version is numbered by the service; (name, version) is never typed here."""
 
 
+class DatasetChangeForm(forms.ModelForm):
+    """Changing is editing the description; a refusal (a project's lock held by someone else) is a form error."""
+
+    request: HttpRequest | None = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        try:
+            services.dataset_edit_check(user=self.request.user, dataset=self.instance)
+        except PermissionDenied as exc:
+            raise ValidationError(str(exc) or "You may not edit this dataset.") from None
+        return cleaned
+
+
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
     list_display = ("name", "version", "source_format", "rows", "size_bytes", "sha256", "created_by", "created_at")
@@ -63,6 +77,8 @@ class DatasetAdmin(admin.ModelAdmin):
             form = type("BoundDatasetAddForm", (DatasetAddForm,), {"request": request})
             kwargs["form"] = form
             kwargs["fields"] = ["name", "description", "file", "sheet"]
+        else:
+            kwargs["form"] = type("BoundDatasetChangeForm", (DatasetChangeForm,), {"request": request})
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Dataset | None = None) -> Any:

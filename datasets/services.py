@@ -209,6 +209,14 @@ def dataset_load_path(*, user: Any, path: str, name: str, sheet: str | None = No
                               description=description, project=project)
 
 
+def dataset_edit_check(*, user: Any, dataset: Dataset) -> None:
+    """Raise what `dataset_update` by `user` would be refused with now (roles, then the guards, such as a
+    project's lock); change nothing. Lets a form (the admin's) show the refusal as an error before it saves."""
+    if not roles.can_edit_dataset(user, dataset):
+        raise PermissionDenied("You may not edit datasets.")
+    _guard(user=user, action="edit", name=dataset.name, dataset=dataset)
+
+
 @transaction.atomic
 def dataset_update(*, user: Any, dataset: Dataset, description: str) -> Dataset:
     """Change a version's description (its data never changes: upload a new version instead)."""
@@ -260,6 +268,6 @@ def _forget_index(dataset: Dataset) -> None:
 
 
 __all__ = [
-    "IngestError", "dataset_upload", "dataset_load_path", "dataset_update", "dataset_delete",
+    "IngestError", "dataset_upload", "dataset_load_path", "dataset_edit_check", "dataset_update", "dataset_delete",
     "register_dataset_guard", "register_dataset_listener",
 ]

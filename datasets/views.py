@@ -90,6 +90,10 @@ class DatasetUploadView(RoleRequiredMixin, View):
                     user=request.user, file=upload, name=form.cleaned_data["name"], filename=upload.name,
                     sheet=form.cleaned_data["sheet"] or None, description=form.cleaned_data["description"],
                 )
+            except PermissionDenied as exc:
+                # a project's lock or membership (the roles were checked on the way in): say which
+                form.add_error(None, str(exc) or "You may not upload datasets.")
+                status = 409 if getattr(exc, "holder", None) is not None else 403
             except (IngestError, ValidationError) as exc:
                 _upload_error(form, exc)
                 if isinstance(exc, ValidationError) and "file" in getattr(exc, "message_dict", {}) and \
@@ -109,6 +113,12 @@ def _filter_rows(request: HttpRequest, columns: list[str]) -> list[dict[str, str
     while len(rows) < 3:
         rows.append({"col": "", "op": "eq", "val": ""})
     return rows
+
+
+def _projects_holding(dataset: Dataset) -> list[Any]:
+    from projects.selectors import projects_holding_dataset
+
+    return projects_holding_dataset(name=dataset.name)
 
 
 class DatasetDetailView(RoleRequiredMixin, View):
@@ -138,6 +148,13 @@ class DatasetDetailView(RoleRequiredMixin, View):
         for key in ("start", "limit", "format", "project", "experiment"):
             export_query.pop(key, None)
         placement = placement_from_query(user=request.user, query=request.GET)
+        can_edit = roles.can_edit_dataset(request.user, dataset)
+        edit_refusal = ""
+        if can_edit:
+            try:  # a project holding it may be locked by someone else: say so and offer no edit
+                services.dataset_edit_check(user=request.user, dataset=dataset)
+            except PermissionDenied as exc:
+                edit_refusal = str(exc)
         context = {
             "dataset": dataset,
             "versions": selectors.dataset_versions(dataset=dataset),
@@ -154,8 +171,10 @@ class DatasetDetailView(RoleRequiredMixin, View):
             "sort": request.GET.get("sort", ""),
             "limit": request.GET.get("limit", ""),
             "export_query": export_query.urlencode(),
-            "can_edit": roles.can_edit_dataset(request.user, dataset),
-            "can_delete": roles.can_delete_dataset(request.user, dataset),
+            "can_edit": can_edit and not edit_refusal,
+            "can_delete": roles.can_delete_dataset(request.user, dataset) and not edit_refusal,
+            "edit_refusal": edit_refusal,
+            "projects": _projects_holding(dataset),
             "launch_links": launch_links(dataset=dataset, user=request.user, placement=placement.query),
             "placement": placement,
             "placement_query": urlencode(placement.query),
@@ -188,6 +207,8 @@ class DatasetEditView(RoleRequiredMixin, View):
         if form.is_valid():
             try:
                 services.dataset_update(user=request.user, dataset=dataset, description=form.cleaned_data["description"])
+            except PermissionDenied as exc:  # a project's lock or membership: the message names it
+                messages.error(request, str(exc) or "You may not edit this dataset.")
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             else:
@@ -206,6 +227,9 @@ class DatasetDeleteView(RoleRequiredMixin, View):
             raise PermissionDenied
         try:
             services.dataset_delete(user=request.user, dataset=dataset)
+        except PermissionDenied as exc:  # a project's lock: the message names the holder
+            messages.error(request, str(exc) or "You may not delete this dataset.")
+            return HttpResponseRedirect(reverse("datasets:detail", args=[dataset.pk]))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return HttpResponseRedirect(reverse("datasets:detail", args=[dataset.pk]))

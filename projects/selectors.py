@@ -99,3 +99,8 @@ def editable_projects(*, user: Any) -> QuerySet[Project]:
     if roles.can_edit_every_project(user):
         return Project.objects.all()
     return Project.objects.filter(members__user=user)
+
+
+def projects_holding_dataset(*, name: str) -> list[Project]:
+    """The projects a dataset name is attached to (every version of it follows them)."""
+    return list(Project.objects.filter(datasets__dataset_name=name).order_by("name"))

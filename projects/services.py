@@ -452,3 +452,36 @@ def project_lock_break(*, actor: Any, project: Project) -> str | None:
     lock.delete()
     audit_record(actor=actor, action="project.lock_break", target=target_of(project), detail=detail)
     return holder
+
+
+# ---------------------------------------------------------------------------
+# Datasets held by projects (registered with the datasets services in ProjectsConfig.ready)
+# ---------------------------------------------------------------------------
+def _projects_holding(name: str, project: Project | None) -> list[Project]:
+    held = list(Project.objects.filter(datasets__dataset_name=name).order_by("pk"))
+    if project is not None and all(p.pk != project.pk for p in held):
+        held.append(project)
+    return held
+
+
+def dataset_write_guard(*, user: Any, action: str, name: str, dataset: Any = None, project: Project | None = None) -> None:
+    """A dataset attached to a project is one of the project's parts: a new version, a description or a
+    deletion needs what any edit of the project needs (membership, admin for all; no one else's live lock).
+
+    Refuses with PermissionDenied, or ProjectLocked naming the holder; changes nothing (the upload's
+    listener takes the lock inside the upload's transaction)."""
+    for held_by in _projects_holding(name, project):
+        project_edit_check(actor=user, project=held_by)
+
+
+def dataset_version_added(*, user: Any, dataset: Any, project: Project | None = None) -> None:
+    """Inside an upload's transaction: the uploader takes (or renews) the lock of each project holding the
+    name, as an edit does, and the project's timeline records the version; `project` gets the name attached."""
+    if project is not None:
+        project_dataset_attach(actor=user, project=project, dataset_name=dataset.name)
+    for held_by in _projects_holding(dataset.name, None):
+        lock_hold(held_by, user)
+        _touch(held_by)
+        audit_record(actor=user, action="project.dataset_version", target=target_of(held_by),
+                     detail={"dataset": dataset.name, "version": dataset.version, "id": dataset.pk,
+                             "sha256": dataset.sha256})

@@ -49,6 +49,16 @@ class DatasetErrorSerializer(serializers.Serializer):
     column = serializers.CharField(allow_null=True, required=False)
 
 
+class DatasetLockedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    holder = serializers.CharField(help_text="Who holds the editing lock of a project holding this dataset.")
+    taken_at = serializers.DateTimeField()
+
+
+LOCKED = OpenApiResponse(DatasetLockedSerializer,
+                         description="The dataset belongs to a project whose editing lock someone else holds.")
+
+
 class DatasetVersionSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     columns = serializers.JSONField(read_only=True, help_text="Per column: name, type, nulls, min/max/mean or top values.")
@@ -107,6 +117,16 @@ VIEW_PARAMETERS = [
 ]
 
 
+def _refused(exc: DjangoPermissionDenied) -> Response:
+    """A refusal by the roles is a 403; by a lock someone else holds (a project's, which raises with its
+    `holder` and `taken_at`), a 409 naming them, as the projects API answers."""
+    holder = getattr(exc, "holder", None)
+    if holder is not None:
+        return Response({"detail": str(exc), "holder": holder.get_username(), "taken_at": exc.taken_at.isoformat()},
+                        status=status.HTTP_409_CONFLICT)
+    raise PermissionDenied(str(exc) or None)
+
+
 def _error(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, IngestError):
         return exc.as_dict()
@@ -135,7 +155,7 @@ class DatasetListApi(generics.ListAPIView):
         summary="Upload a file as a dataset (a new version of its name)",
         request={"multipart/form-data": DatasetFileUploadSerializer},
         responses={201: DatasetVersionSerializer, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer,
-                   413: DatasetErrorSerializer},
+                   409: LOCKED, 413: DatasetErrorSerializer},
     )
     def post(self, request: Request) -> Response:
         limit = settings.DATASET_MAX_UPLOAD_BYTES
@@ -159,7 +179,7 @@ class DatasetListApi(generics.ListAPIView):
                 sheet=body.validated_data.get("sheet") or None, description=body.validated_data.get("description", ""),
             )
         except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None)
+            return _refused(exc)
         except (IngestError, DjangoValidationError) as exc:
             return Response(_error(exc), status=status.HTTP_400_BAD_REQUEST)
         return Response(DatasetVersionSerializer(dataset).data, status=status.HTTP_201_CREATED)
@@ -180,7 +200,8 @@ class DatasetDetailApi(_OneDataset):
         return Response(DatasetVersionSerializer(self.dataset(pk)).data)
 
     @extend_schema(operation_id="datasets_update", request=DatasetUpdateSerializer,
-                   responses={200: DatasetVersionSerializer, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer},
+                   responses={200: DatasetVersionSerializer, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer,
+                              409: LOCKED},
                    summary="Change a version's description")
     def patch(self, request: Request, pk: int) -> Response:
         dataset = self.dataset(pk)
@@ -192,20 +213,20 @@ class DatasetDetailApi(_OneDataset):
         try:
             services.dataset_update(user=request.user, dataset=dataset, description=body.validated_data["description"])
         except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None)
+            return _refused(exc)
         except DjangoValidationError as exc:
             return Response(_error(exc), status=400)
         return Response(DatasetVersionSerializer(dataset).data)
 
     @extend_schema(operation_id="datasets_destroy",
-                   responses={204: None, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer},
+                   responses={204: None, 400: DatasetErrorSerializer, 403: DatasetErrorSerializer, 409: LOCKED},
                    summary="Delete a version (admin; refused while runs used it)")
     def delete(self, request: Request, pk: int) -> Response:
         dataset = self.dataset(pk)
         try:
             services.dataset_delete(user=request.user, dataset=dataset)
         except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None)
+            return _refused(exc)
         except DjangoValidationError as exc:
             return Response(_error(exc), status=400)
         return Response(status=status.HTTP_204_NO_CONTENT)
