@@ -38,14 +38,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time against the database a --keep run left, without filling it again (implies --keep)")
     args = parser.parse_args()
+    args.keep = args.keep or args.reuse
 
     import psycopg
 
     dbname = "runsight_bench_finops_costs"
-    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {dbname}")
+    if not args.reuse:
+        with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {dbname}")
     os.environ.update(
         DATABASE_URL=f"{args.pg}/{dbname}", DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings",
         RUNSIGHT_VAR_DIR="/tmp/runsight-bench-finops-costs", RUNSIGHT_ENV_FILE="", LOG_LEVEL="WARNING",
@@ -126,8 +130,15 @@ def run_bench(args) -> None:
     from accounts.models import User
     from finops_admin.models import Application, Family
 
-    print(populate(args.months, args.applications, args.per))
-    user = User.objects.create_user("finops-bench", password="x")
+    if args.reuse:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM finops_admin_costreading")
+            print(f"reusing {cursor.fetchone()[0]:,} readings over {Application.objects.count()} applications")
+    else:
+        print(populate(args.months, args.applications, args.per))
+    user, _ = User.objects.get_or_create(username="finops-bench")
     user.groups.add(Group.objects.get(name="finops_user"))
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
