@@ -152,12 +152,26 @@ def test_it_round_trips_into_a_fresh_database_through_the_commands(full_project:
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
+    count = ("from projects.models import *; from runs.models import Run; from simulations.models import Dataset; "
+             "print([m.objects.count() for m in (Project, Experiment, ProjectDataset, RunPlacement, Run, Dataset)])")
     manage("migrate", "--noinput", "-v", "0")
     first = manage("project_import", str(bundle))
+    counts = manage("shell", "-c", count).strip().splitlines()[-1]  # the last line: shell may say what it imported
     second = manage("project_import", str(bundle))
     assert f"Imported Credit models: 2 experiment(s), 2 dataset version(s), 2 run(s) added" in first
     assert f"(checksum {checksum})" in first
     assert "nothing was added" in second and f"(checksum {checksum})" in second
+    # The second import duplicated nothing, and the fresh database holds the same project: exported there,
+    # it has the same project checksum and the same dataset files, byte for byte.
+    assert counts == "[1, 2, 1, 2, 2, 2]" and manage("shell", "-c", count).strip().splitlines()[-1] == counts
+    again = tmp_path / "again.zip"
+    exported = manage("project_export", "Credit models", "--output", str(again))
+    assert f"project checksum {checksum}" in exported
+    original, fresh = manifest_of(bundle.read_bytes()), manifest_of(again.read_bytes())
+    assert fresh["checksum"] == original["checksum"] == checksum
+    assert {m["name"]: m["sha256"] for m in fresh["members"] if m["name"].startswith("datasets/")} == {
+        m["name"]: m["sha256"] for m in original["members"] if m["name"].startswith("datasets/")
+    }
 
 
 def test_a_tampered_member_is_refused_and_nothing_is_written(full_project: Project, artifact_root: Path) -> None:
