@@ -41,6 +41,13 @@ def test_an_expired_lock_shows_as_free(project: Any, member: Any, settings: Any)
     assert "the lock is free" in lock("Basel book review")
 
 
+def test_another_member_takes_an_expired_lock(project: Any, member: Any, owner: Any, settings: Any) -> None:
+    services.project_lock_take(actor=member, project=project)
+    ProjectLock.objects.update(last_active_at=timezone.now() - timedelta(seconds=settings.PROJECT_LOCK_IDLE_SECONDS + 1))
+    assert "olivia holds the lock" in lock("Basel book review", "--take", "--as", "olivia")
+    assert ProjectLock.objects.get(project=project).holder == owner
+
+
 def test_a_member_takes_and_releases_it(project: Any, member: Any) -> None:
     assert "max holds the lock of Basel book review" in lock("Basel book review", "--take", "--as", "max")
     assert ProjectLock.objects.get(project=project).holder == member

@@ -43,6 +43,17 @@ def test_a_page_edit_while_another_holds_the_lock_is_refused(locked_by_member: A
     assert not Experiment.objects.exists()
 
 
+def test_the_page_lock_expires(locked_by_member: Any, owner: Any, client_for: Any, settings: Any) -> None:
+    settings.PROJECT_LOCK_IDLE_SECONDS = 30
+    ProjectLock.objects.update(last_active_at=timezone.now() - timedelta(seconds=31))
+    client = client_for(owner)
+    text = client.get(f"/projects/{locked_by_member.pk}/").content.decode()
+    assert "Held by max" not in text and 'id="project-edit-form"' in text
+    client.post(f"/projects/{locked_by_member.pk}/edit/", {"name": "Taken over", "description": ""})
+    locked_by_member.refresh_from_db()
+    assert locked_by_member.name == "Taken over" and ProjectLock.objects.get(project=locked_by_member).holder == owner
+
+
 def test_a_non_member_gets_403_on_every_edit_page(project: Any, outsider: Any, client_for: Any) -> None:
     client = client_for(outsider)
     for path, data in (("edit/", {"name": "x"}), ("experiments/", {"name": "e"}), ("members/", {"username": "nina"}),
