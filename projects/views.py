@@ -289,6 +289,8 @@ class ExperimentDetailView(RoleRequiredMixin, View):
             "may_edit_now": can_edit and (lock.held_by_me or not lock.held),
             "runs": list(runs.select_related("owner")[:PROJECT_RUNS_SHOWN]), "runs_total": runs.count(),
             "run_list_url": f"{reverse('runs:list')}?project={project.pk}&experiment={experiment.pk}",
+            # The project's datasets, linked with the experiment: their "Launch a run" files the run here.
+            "datasets": selectors.project_datasets(project=project),
         }
         return render(request, self.template_name, context, status=status)
 

@@ -124,6 +124,15 @@ def test_the_project_page_links_its_datasets_with_the_project(
     assert f'href="/datasets/{book.pk}/?project={project.pk}"' in page
 
 
+def test_the_experiment_page_links_the_project_datasets_with_the_experiment(
+    book: Dataset, project: Any, analyst: Any, client_for: Any
+) -> None:
+    project_services.project_dataset_attach(actor=analyst, project=project, dataset_name="bank book")
+    experiment = project.experiments.get()
+    page = client_for(analyst).get(f"/projects/experiments/{experiment.pk}/").content.decode()
+    assert f'href="/datasets/{book.pk}/?project={project.pk}&amp;experiment={experiment.pk}"' in page
+
+
 # --- the launch form it opens ---------------------------------------------------------------
 def test_the_launch_form_is_prefilled_and_launches_on_the_dataset(
     book: Dataset, project: Any, analyst: Any, client_for: Any
