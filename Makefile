@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: run test test-services setup local-env migrate bench clean
+.PHONY: run test test-services test-services-all chaos setup local-env migrate bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,14 @@ test: setup
 	$(PY) -m pytest
 
 ## The service leg: PostgreSQL, Redis, a real worker and a real browser (used by .ci/run).
+## It runs the tests that need services or run differently on PostgreSQL (every
+## `services`/`browser` test and the paths of tests/service_leg.txt), not the
+## whole suite again: `make test` has run that on SQLite. `test-services-all`
+## runs the whole suite on the services.
 test-services: setup
+	RUNSIGHT_REQUIRE_SERVICES=1 RUNSIGHT_SERVICE_LEG=1 $(PY) -m pytest
+
+test-services-all: setup
 	RUNSIGHT_REQUIRE_SERVICES=1 $(PY) -m pytest
 
 ## Fault injection on a stack the suite starts itself (PostgreSQL, Redis, gunicorn, workers, beat).

@@ -6,6 +6,7 @@ the product uses, so a test of "a viewer cannot…" tests the real role matrix.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -15,6 +16,36 @@ from django.test import Client
 from accounts.roles import Role
 
 REQUIRE_SERVICES = os.environ.get("RUNSIGHT_REQUIRE_SERVICES") == "1"
+# `make test-services` sets it: keep only the selection of tests/service_leg.txt.
+SERVICE_LEG = os.environ.get("RUNSIGHT_SERVICE_LEG") == "1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _service_leg_paths() -> list[str]:
+    listing = ROOT / "tests" / "service_leg.txt"
+    paths = [line.split("#", 1)[0].strip() for line in listing.read_text().splitlines()]
+    paths = [path.rstrip("/") for path in paths if path]
+    missing = [path for path in paths if not (ROOT / path).exists()]
+    if missing:
+        raise pytest.UsageError(f"tests/service_leg.txt names paths that do not exist: {', '.join(missing)}")
+    return paths
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """In the service leg, run what needs services or runs differently on PostgreSQL:
+    every `services`/`browser` test, wherever it is, and the paths of tests/service_leg.txt."""
+    if not SERVICE_LEG:
+        return
+    paths = _service_leg_paths()
+    keep, drop = [], []
+    for item in items:
+        where = Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
+        listed = any(where == path or where.startswith(path + "/") for path in paths)
+        marked = item.get_closest_marker("services") or item.get_closest_marker("browser")
+        (keep if listed or marked else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.hookimpl(hookwrapper=True)
