@@ -82,7 +82,7 @@ def with_columns(queryset: QuerySet[Run], columns: Sequence[Any]) -> QuerySet[Ru
 # What a run in a list shows, read as plain values (no model instances): building 100 runs,
 # their owners and parents and a manager per run for the tags cost more than the query.
 LIST_VALUES = (
-    "id", "run_id", "kind", "status", "trigger", "params_hash", "seed", "checksum", "is_my_favourite",
+    "id", "run_id", "kind", "status", "trigger", "params_hash", "seed", "checksum", "is_my_favourite", "is_favourite",
     "created_at", "started_at", "finished_at", "duration_seconds", "progress", "heartbeat_at",
     "error_message", "code_version", "worker", "cancel_requested", "origin", "import_format",
     "imported_at", "imported_from",
@@ -115,6 +115,61 @@ def run_list_tag_names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         row["tag_names"] = names[row["id"]]
     return rows
+
+
+class ListedTag:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListedTags:
+    """`run.tags.all` of a listed run: its tags, already read (no query)."""
+
+    __slots__ = ("_tags",)
+
+    def __init__(self, names: list[str]) -> None:
+        self._tags = [ListedTag(name) for name in names]
+
+    def all(self) -> list[ListedTag]:
+        return list(self._tags)
+
+
+class ListedOwner:
+    __slots__ = ("username",)
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class ListedRun:
+    """A run in the list page's table, from a run_list_values row (with its tag names):
+    what the table reads of a Run (`owner.username`, `tags.all`, `is_imported`…), at a
+    fraction of the cost of a model instance with its related managers."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.__dict__.update(row)
+        self.pk = row["id"]
+        self.owner = ListedOwner(row["owner_username"]) if row["owner_username"] is not None else None
+        self.tags = ListedTags(row["tag_names"])
+
+    @property
+    def is_imported(self) -> bool:
+        return Run.is_imported.fget(self)  # type: ignore[attr-defined]
+
+    @property
+    def is_data_only(self) -> bool:
+        return Run.is_data_only.fget(self)  # type: ignore[attr-defined]
+
+    def __str__(self) -> str:
+        return self.run_id
 
 
 def run_log_text(*, run: Run, level: str | None = None) -> Iterator[str]:

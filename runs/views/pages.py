@@ -38,7 +38,7 @@ from runs.query.columns import Column, parse_columns, split_list
 from runs.selectors.core import run_favourite_others
 from runs.selectors.saved_views import saved_view_default, saved_view_get, saved_view_list
 from runs.services.saved_views import saved_view_create, saved_view_delete, saved_view_update
-from runs.selectors.listing import run_log_text, runs_csv_rows, with_columns
+from runs.selectors.listing import ListedRun, run_list_tag_names, run_list_values, run_log_text, runs_csv_rows, with_columns
 from runs.selectors.validation import run_validation
 from runs.services.manage import runs_delete
 from projects.forms import PlacementForm  # launch forms file the new run under a project (kind-neutral)
@@ -110,9 +110,12 @@ class RunListView(RoleRequiredMixin, TemplateView):
         columns, columns_error = page_columns(request_get.get("columns", ""))
         query_error = query_error_of(run_filter)
         # A query that cannot be read lists nothing rather than every run as if it matched.
-        rows = run_filter.qs.none() if query_error else run_filter.qs
-        paginator = CachedCountPaginator(with_columns(rows, columns), size)
+        rows = with_columns(run_filter.qs.none() if query_error else run_filter.qs, columns)
+        # The page's rows as plain values (the table reads them as ListedRun, no model
+        # instances); the total is counted on the queryset, as the API counts it.
+        paginator = CachedCountPaginator(rows, size, rows=run_list_values(rows, columns))
         page = paginator.get_page(request.GET.get("page"))
+        page.object_list = [ListedRun(row) for row in run_list_tag_names(list(page.object_list))]
         for run in page.object_list:
             run.column_values = [column.value(run) for column in columns]
         query = request_get.copy()

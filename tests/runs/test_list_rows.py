@@ -16,7 +16,7 @@ from runs import selectors
 from runs.api.serializers import RunListSerializer
 from runs.models import Run, RunOrigin, RunStatus, RunTrigger
 from runs.query.columns import parse_columns
-from runs.selectors.listing import run_list_tag_names, run_list_values, with_columns
+from runs.selectors.listing import ListedRun, run_list_tag_names, run_list_values, with_columns
 from runs.services import run_clone, run_create, runs_set_favourite
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +98,37 @@ def test_the_list_reads_a_fixed_number_of_queries_whatever_the_page(analyst, dem
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
             assert client.get("/api/runs/?page_size=100&metrics=lcr").status_code == 200
+        return len(captured)
+
+    run_create(kind="demo", params=demo_params, owner=analyst, tags=["a"])
+    few = queries()
+    for seed in range(12):
+        run_create(kind="demo", params={**demo_params, "seed": seed}, owner=analyst, tags=["a", f"t{seed}"])
+    assert queries() == few
+
+
+def test_the_run_table_renders_listed_runs_exactly_as_instances(analyst, varied):
+    from django.template.loader import render_to_string
+
+    columns = parse_columns(["metrics.lcr", "metrics.flag", "params.seed"])
+    queryset = with_columns(selectors.run_list(user=analyst), columns)
+    instances = list(queryset)
+    listed = [ListedRun(row) for row in run_list_tag_names(list(run_list_values(queryset, columns)))]
+    for run in [*instances, *listed]:
+        run.column_values = [column.value(run) for column in columns]
+    context = {"columns": columns, "sortable": True, "selectable": True, "ordering": "-created_at", "sort_querystring": ""}
+    expected = render_to_string("runs/_run_table.html", {**context, "runs": instances})
+    got = render_to_string("runs/_run_table.html", {**context, "runs": listed})
+    assert got == expected
+    assert "pill-imported" in got and "alpha" in got and "Your favourite" in got
+
+
+def test_the_list_page_reads_a_fixed_number_of_queries(client_for, analyst, demo_params):
+    client = client_for(analyst)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/runs/?page_size=100&columns=metrics.lcr").status_code == 200
         return len(captured)
 
     run_create(kind="demo", params=demo_params, owner=analyst, tags=["a"])
