@@ -1,6 +1,7 @@
 """Projects in a real browser, with a real worker: create a project, upload a dataset, filter its
-preview, launch a training run on it under an experiment, and find the run in the project and in the
-dataset's "used by" list."""
+preview, launch a training run on it under an experiment (from the dataset's "Launch a run on this
+dataset" link, reached from the project), and find the run in the project and in the dataset's
+"used by" list."""
 from __future__ import annotations
 
 import re
@@ -67,12 +68,19 @@ def test_a_project_holds_a_dataset_an_experiment_and_the_run_trained_on_it(
     page.wait_for_selector("#project-experiments >> text=logistic-baseline")
     experiment = project.experiments.get(name="logistic-baseline")
 
-    # A training run on that dataset, filed under the experiment from the launch form.
-    page.goto("/runs/launch/training/")
-    page.select_option("#id_p-model_type", "pd_logistic")
+    # From the project, its dataset's page offers "Launch a run on this dataset": the training form opens
+    # with the dataset (that version) and the project already chosen; the run is filed under the experiment.
     dataset = Dataset.objects.get(name="browser-credit-book", version=1)
-    page.select_option("#id_p-dataset", str(dataset.pk))
-    page.select_option("#id_project", str(project.pk))
+    page.click("#project-datasets a >> text=browser-credit-book")
+    page.wait_for_selector("#dataset-title")
+    assert f"project={project.pk}" in page.url
+    assert "Launch a run on this dataset" in page.locator("#dataset-launch").inner_text()
+    assert "filed under Browser credit project" in page.locator("#dataset-launch").inner_text()
+    page.click("#dataset-launch-training")
+    page.wait_for_selector("#launch-form")
+    assert page.input_value("#id_p-dataset") == str(dataset.pk)
+    assert page.input_value("#id_project") == str(project.pk)
+    page.select_option("#id_p-model_type", "pd_logistic")
     page.select_option("#id_experiment", str(experiment.pk))
     page.click("#launch-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/runs/run_\d{8}_\d{3}/$"))
