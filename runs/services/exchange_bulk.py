@@ -147,13 +147,14 @@ def runs_import_bulk(
         name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:120] or "a bulk file"
         copy = connections[router.db_for_write(Run)].vendor == "postgresql"
         rows = _RowMaker(actor=actor, source=name, fmt=fmt, imported_at=timezone.now(), copy=copy)
-        items = _jsonl_items(source, rows) if fmt == "jsonl" else _bundle_items(source)
+        items = _jsonl_items(source) if fmt == "jsonl" else _bundle_items(source)
         ledger = _Ledger(parallel=_writers() > 1)
+        batches = _chunks(items, size, rows.prepare_batch)
         try:
             if ledger.parallel:
-                _store_in_parallel(_chunks(items, size), actor=actor, rows=rows, ledger=ledger, result=result)
+                _store_in_parallel(batches, actor=actor, rows=rows, ledger=ledger, result=result)
             else:
-                for index, batch in enumerate(_chunks(items, size)):
+                for index, batch in enumerate(batches):
                     ledger.register(index, batch)
                     outcome = _store_batch(batch, index=index, actor=actor, rows=rows, ledger=ledger)
                     outcome.add_to(result)
@@ -189,17 +190,23 @@ def _detect_bulk_format(source: IO[bytes]) -> str:
     )
 
 
-def _chunks(items: Iterator[_Item], size: int) -> Iterator[list[_Item]]:
+def _chunks(
+    items: Iterator[_Item], size: int, prepare: Callable[[list[_Item]], None] | None = None
+) -> Iterator[list[_Item]]:
     """Batches of `size` items, read one batch ahead in a thread of their own: the next batch is
-    parsed and checked while the database writes this one (reading needs no database)."""
+    parsed, checked and `prepare`d (its COPY rows made) while the database writes this one."""
     def batches() -> Iterator[list[_Item]]:
         batch: list[_Item] = []
         for item in items:
             batch.append(item)
             if len(batch) >= size:
+                if prepare is not None:
+                    prepare(batch)
                 yield batch
                 batch = []
         if batch:
+            if prepare is not None:
+                prepare(batch)
             yield batch
 
     ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
@@ -219,6 +226,9 @@ def _chunks(items: Iterator[_Item], size: int) -> Iterator[list[_Item]]:
             ahead.put(("end", None))
         except BaseException as exc:  # handed to the consumer, which raises it where the batch was expected
             ahead.put(("error", exc))
+        finally:
+            if prepare is not None:
+                connections.close_all()  # the connection `prepare` may have opened in this thread
 
     reader = threading.Thread(target=read, name="bulk-import-reader", daemon=True)
     reader.start()
@@ -236,8 +246,8 @@ def _chunks(items: Iterator[_Item], size: int) -> Iterator[list[_Item]]:
 
 
 # --- Reading ----------------------------------------------------------------
-def _jsonl_items(source: IO[bytes], rows: "_RowMaker | None" = None) -> Iterator[_Item]:
-    """One parsed, checked run document per non-empty line (with its COPY rows made ahead, when `rows`)."""
+def _jsonl_items(source: IO[bytes]) -> Iterator[_Item]:
+    """One parsed, checked run document per non-empty line."""
     for number, raw in enumerate(source, start=1):
         if number == 1:
             raw = raw.removeprefix(b"\xef\xbb\xbf")
@@ -263,10 +273,7 @@ def _jsonl_items(source: IO[bytes], rows: "_RowMaker | None" = None) -> Iterator
             incoming = _parse_document(document, with_data=True, where=f"Line {number}: ")
         elif b"\\u0000" in raw:
             _refuse_nul(document, where)
-        item = _Item(where, incoming, lean=lean is not None)
-        if rows is not None:
-            rows.prepare(item)
-        yield item
+        yield _Item(where, incoming, lean=lean is not None)
 
 
 def _json_line(raw: bytes, number: int) -> Any:
@@ -499,7 +506,8 @@ def _bundle_items(source: IO[bytes]) -> Iterator[_Item]:
 
 # --- Storing ----------------------------------------------------------------
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # as json.dumps(..., ensure_ascii=False, separators=...)
+# What json.dumps(value, ensure_ascii=False, separators=(",", ":")) writes, without its per-call setup.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _NOT_FINITE = {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}
 
 
@@ -634,6 +642,17 @@ class _RowMaker:
         self.runs, self.logs, self.links = _Table(Run), _Table(RunLog), _Table(Run.tags.through)
         self.plain_logs = [f.attname for f in self.logs.fields] == ["created_at", "level", "message", "run_id"]
 
+    def prepare_batch(self, batch: list[_Item]) -> None:
+        """Make the COPY rows of a batch's runs that are not here yet (on PostgreSQL). Asked on the
+        reading thread's own connection; the writing batch asks again and decides, so a run that
+        came meanwhile is skipped all the same, and a run without rows gets them made then."""
+        if not self.copy:
+            return
+        here = _present("id", [item.incoming.run["id"] for item in batch])
+        for item in batch:
+            if item.incoming.run["id"] not in here:
+                self.prepare(item)
+
     def prepare(self, item: _Item) -> None:
         """Make the item's COPY rows ahead, when they can only be what storing it would make."""
         meta = item.incoming.run
@@ -695,7 +714,8 @@ class _RowMaker:
         rows = [dict(run_id=meta["id"], created_at=created_at, level=level, message=message)
                 for created_at, level, message in item.incoming.logs]
         origin = f"; owner in the export: {meta['owner']}" if meta.get("owner") else ""
-        lines = [*lines, f"Imported by {self.who} in a bulk import of {self.source} ({item.where}){origin}; checksum verified."]
+        imported = f"Imported by {self.who} in a bulk import of {self.source} ({item.where}){origin}; checksum verified."
+        lines = [*lines, imported]
         level = str(LogLevel.INFO)
         rows += [dict(run_id=meta["id"], created_at=self.imported_at, level=level, message=message[:MAX_LOG_MESSAGE])
                  for message in lines]
