@@ -15,6 +15,7 @@ written with a few multi-row INSERTs: runs, tags, log lines, results.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import io
 import json
@@ -811,7 +812,12 @@ def _store_in_parallel(
         finally:
             connections.close_all()  # this thread's connections
 
-    threads = [threading.Thread(target=write, name=f"bulk-import-writer-{n}", daemon=True) for n in range(BULK_WRITERS)]
+    # Each writer runs in a copy of the caller's context: the audit records of its batches name
+    # the caller's surface and address (accounts.console.context), as one batch after the other would.
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(write,), name=f"bulk-import-writer-{n}", daemon=True)
+        for n in range(BULK_WRITERS)
+    ]
     for thread in threads:
         thread.start()
     outcomes: dict[int, _Outcome | None] = {}

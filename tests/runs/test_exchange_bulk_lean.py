@@ -12,6 +12,8 @@ import orjson
 import pytest
 from django.db import connection
 
+from accounts.console.context import audit_context
+from accounts.models import AuditEvent
 from runs.hashing import params_hash
 from runs.models import Run, RunLog
 from runs.services import exchange_bulk
@@ -124,8 +126,11 @@ def test_two_batches_in_flight_store_what_one_after_the_other_stores(analyst: An
     docs[17] = copy.deepcopy(docs[5])  # the same run twice, in another batch
     docs[9]["run"]["parent_id"] = docs[1]["run"]["id"]  # its parent is in an earlier batch
     docs[3]["run"]["parent_id"] = docs[18]["run"]["id"]  # its parent comes later in the file
-    result = runs_import_bulk(file=jsonl(docs), actor=analyst, batch_size=3)
+    with audit_context("api", "192.0.2.7"):
+        result = runs_import_bulk(file=jsonl(docs), actor=analyst, batch_size=3)
     assert (result.imported, result.skipped, result.renamed, result.batches) == (19, 1, 1, 7)
+    events = AuditEvent.objects.filter(action="run.bulk_import")
+    assert events.count() == 7 and {(e.surface, e.address) for e in events} == {("api", "192.0.2.7")}
     assert Run.objects.count() == 19
     assert Run.objects.get(pk=docs[13]["run"]["id"]).run_id != docs[2]["run"]["run_id"]
     assert Run.objects.get(pk=docs[9]["run"]["id"]).parent_id == uuid.UUID(docs[1]["run"]["id"])
