@@ -3,8 +3,12 @@
 The file is either JSON lines, one run document per line (the document of a JSON export,
 docs/exchange_format.md), or a zip of run bundles (a "bundle of bundles"). Every document
 goes through the checks of a single import (schema, kind, params hash, each result's
-size and SHA-256, the run checksum, what its kind needs), then a batch of runs is
-written with a few multi-row INSERTs: runs, tags, log lines, results.
+size and SHA-256, the run checksum, what its kind needs; a JSON line first through a
+lean check that returns what those checks return, or leaves the document to them), then
+a batch of runs is written with one COPY per table on PostgreSQL (multi-row INSERTs
+elsewhere): runs, tags, log lines, results. A thread reads, checks and makes the rows
+of the next batch while the database writes; on PostgreSQL two batches are written at
+once, each on its own connection (docs/benchmarks.md, "Bulk import").
 
 - Atomic per batch: a batch is written whole or not at all. A document that fails its
   checks stops the import before its batch is written; the batches before it stay.
