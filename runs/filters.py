@@ -16,6 +16,7 @@ from runs.kinds import all_kinds
 from runs.models import Run, RunFavourite, RunStatus, RunTrigger
 from runs.query import QueryError, compile_filter, compile_order
 from runs.query.columns import split_list
+from runs.selectors.listing import favourites_newest_first
 
 PERIOD_CHOICES = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")]
 
@@ -200,12 +201,24 @@ class RunFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=holding_all)
 
     def filter_favourite(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        """The caller's own favourites (or, with false, the runs the caller did not star)."""
+        """The caller's own favourites (or, with false, the runs the caller did not star).
+
+        The favourites are joined, not tested with EXISTS: a user stars a run once
+        (run_favourite_once_per_user), so no run repeats, and filter_queryset can then
+        read them newest first from their own index."""
         if value is None:
             return queryset
-        user = getattr(self.request, "user", None)
-        mine = RunFavourite.objects.filter(run=OuterRef("pk"), user_id=getattr(user, "pk", None))
-        return queryset.filter(Exists(mine)) if value else queryset.exclude(Exists(mine))
+        user_pk = getattr(getattr(self.request, "user", None), "pk", None)
+        if value:
+            return queryset.filter(favourites__user_id=user_pk)
+        mine = RunFavourite.objects.filter(run=OuterRef("pk"), user_id=user_pk)
+        return queryset.exclude(Exists(mine))
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("favourite") is True:
+            queryset = favourites_newest_first(queryset)
+        return queryset
 
     def filter_period(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(created_at__gte=timezone.now() - timedelta(days=int(value)))

@@ -262,12 +262,28 @@ class RunFavourite(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="run_favourites")
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="favourites")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The run's own created_at, copied when starred (a run's creation time does not change
+    # once it exists): "my favourites, newest first" is then a range of one index,
+    # run_favourite_newest, read in the list's order, instead of every starred run fetched
+    # and sorted. save() fills it; bulk_create callers set it (services.annotate).
+    run_created_at = models.DateTimeField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "run"], name="run_favourite_once_per_user")]
+        indexes = [
+            models.Index(fields=["user", "-run_created_at", "-run"], name="run_favourite_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} ★ {self.run_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.run_created_at is None:
+            if self.run_id is not None and "run" in self._state.fields_cache:
+                self.run_created_at = self.run.created_at
+            else:
+                self.run_created_at = Run.objects.filter(pk=self.run_id).values_list("created_at", flat=True).first()
+        super().save(*args, **kwargs)
 
 
 class SavedView(models.Model):

@@ -71,6 +71,31 @@ def runs_csv_rows(queryset: QuerySet[Run], columns: Sequence[Any] = ()) -> Itera
         ]))
 
 
+# The list's newest-first order: the model's default (-created_at), or `ordering=-created_at`
+# (or `-created`) as compile_order spells it, ties broken by the primary key.
+_NEWEST_FIRST = ((F("created_at").desc(),), (F("created_at").desc(), F("pk").desc()))
+
+
+def favourites_newest_first(queryset: QuerySet[Run]) -> QuerySet[Run]:
+    """`queryset`, joined to the caller's favourites (RunFilter.filter_favourite), in its
+    newest-first order read from the favourites' copy of the run's date.
+
+    Each favourite holds its run's created_at (RunFavourite.run_created_at) and the index
+    run_favourite_newest orders the user's stars by it, then by run: the page is the first
+    rows of that range, each run fetched by its key, and the rest never read. Sorting by
+    the run's own column instead makes the database fetch every starred run to sort them.
+    The values are equal row by row, so the order is the same; any other sort stays."""
+    query = queryset.query
+    order = query.order_by or (Run._meta.ordering if query.default_ordering else ())
+    as_expressions = tuple(
+        (F(item[1:]).desc() if item.startswith("-") else F(item).asc()) if isinstance(item, str) else item
+        for item in order
+    )
+    if as_expressions not in _NEWEST_FIRST:
+        return queryset
+    return queryset.order_by(F("favourites__run_created_at").desc(), F("favourites__run_id").desc())
+
+
 def with_columns(queryset: QuerySet[Run], columns: Sequence[Any]) -> QuerySet[Run]:
     """The list's rows carrying the JSON its chosen metric and parameter columns read
     (run_list defers it): one query for the page, never one per run."""

@@ -91,8 +91,11 @@ def _favourites_set(*, runs: list[Run], user: Any, value: bool) -> int:
     mine = RunFavourite.objects.filter(user=user, run_id__in=ids)
     if value:
         have = set(mine.values_list("run_id", flat=True))
+        # Each star keeps its run's created_at (the favourites list reads it from its index),
+        # read here from the database: a run object in hand may hold a stale or deferred one.
+        created = dict(Run.objects.filter(pk__in=[pk for pk in ids if pk not in have]).values_list("pk", "created_at"))
         RunFavourite.objects.bulk_create(
-            [RunFavourite(user=user, run_id=pk) for pk in ids if pk not in have], ignore_conflicts=True
+            [RunFavourite(user=user, run_id=pk, run_created_at=at) for pk, at in created.items()], ignore_conflicts=True
         )
         Run.objects.filter(pk__in=ids, is_favourite=False).update(is_favourite=True)
         return len(set(ids) - have)
