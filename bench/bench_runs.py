@@ -163,9 +163,9 @@ def populate(n: int) -> None:
         # 5 % of runs starred by someone; the analyst (who makes the requests) holds 2,000 of
         # the stars, the five other users the rest: every list marks the caller's own stars.
         cursor.execute(
-            "INSERT INTO runs_runfavourite (user_id, run_id, created_at)"
+            "INSERT INTO runs_runfavourite (user_id, run_id, created_at, run_created_at)"
             " SELECT CASE WHEN row_number() OVER () <= 2000 THEN %s ELSE (%s)[1 + floor(random() * 5)::int] END,"
-            " id, now() FROM runs_run WHERE random() < 0.05",
+            " id, now(), created_at FROM runs_run WHERE random() < 0.05",
             [owner.pk, owners[1:]],
         )
         favourites = cursor.rowcount
