@@ -345,3 +345,41 @@ def keyset_page(queryset: Any, ordering: list[str], cursor: str | None, size: in
     last = rows[-1]
     values = [last[alias] if isinstance(last, dict) else getattr(last, alias) for alias in aliases]  # dicts: values()
     return KeysetPage(rows, encode_cursor(keys, values))
+
+
+# The run list page pages by number (OFFSET) and continues by cursor: its "Next" names
+# the page's last run by its sort keys, so however deep a person pages, each page costs
+# what the first does. A cursor continues an OFFSET page exactly when both put the
+# rows in one order, which a nullable column can break (see keyset_continues_offset).
+
+def keyset_continues_offset(ordering: list[str]) -> bool:
+    """Whether a cursor continues this sort's numbered pages row for row.
+
+    True unless the sort names a nullable column: numbered pages leave its missing
+    values where the database's index puts them (first or last, by vendor and
+    direction), a cursor always last. Metrics and parameters are missing-last either way.
+    Raises QueryError for a bad sort."""
+    from runs.query import compile_order
+
+    return compile_order(ordering or ["-created"]).order_by == compile_order(ordering or ["-created"], nulls_last=True).order_by
+
+
+def keyset_cursor_after(queryset: Any, ordering: list[str], pk: Any) -> str | None:
+    """The cursor keyset_page gives out for the run `pk` in `queryset` sorted by `ordering`:
+    read from that one row (by primary key), so it names it exactly as a cursor page's
+    last row would be named. None when the run is no longer in the list."""
+    from runs.query import compile_order
+
+    compiled = compile_order(ordering or ["-created"], nulls_last=True)
+    aliases = [f"_key{i}" for i in range(len(compiled.order_by))]
+    values = (
+        queryset.alias(**compiled.annotations)
+        .annotate(**{alias: expression.expression for alias, expression in zip(aliases, compiled.order_by)})
+        .filter(pk=pk)
+        .order_by()
+        .values_list(*aliases)
+        .first()
+    )
+    if values is None:
+        return None
+    return encode_cursor(compiled.keys or ["-created"], list(values))

@@ -32,7 +32,9 @@ from runs.filters import RunFilter, SORTABLE
 from runs.kinds import UnknownKindError, get_kind, kinds_launchable_by
 from runs.limits import bulk_max_ids, summarise_ids
 from runs.models import LogLevel, RunTrigger
-from runs.pagination import CachedCountPaginator
+from runs.pagination import (
+    CachedCountPaginator, CursorError, RunPage, keyset_continues_offset, keyset_cursor_after, keyset_page,
+)
 from runs.query import QueryError, compile_filter
 from runs.query.columns import Column, parse_columns, split_list
 from runs.selectors.core import run_favourite_others
@@ -114,19 +116,30 @@ class RunListView(RoleRequiredMixin, TemplateView):
         # The page's rows as plain values (the table reads them as ListedRun, no model
         # instances); the total is counted on the queryset, as the API counts it.
         paginator = CachedCountPaginator(rows, size, rows=run_list_values(rows, columns))
-        page = paginator.get_page(request.GET.get("page"))
-        page.object_list = [ListedRun(row) for row in run_list_tag_names(list(page.object_list))]
-        for run in page.object_list:
+        # A sort the form refused is not applied to the rows, so a cursor does not follow it either.
+        ordering_keys = [] if "ordering" in run_filter.errors else split_list(request_get.get("ordering", ""))
+        page, listed, next_cursor, cursor_error = self.page_rows(
+            paginator, rows, columns, ordering_keys, request_get, listing=not query_error
+        )
+        listed = [ListedRun(row) for row in run_list_tag_names(listed)]
+        if page is not None:
+            page.object_list = listed
+        for run in listed:
             run.column_values = [column.value(run) for column in columns]
         query = request_get.copy()
         query.pop("page", None)
+        query.pop("cursor", None)
         query.pop("view", None)
         sort_query = query.copy()
         sort_query.pop("ordering", None)
         context.update(
             filter=run_filter,
             page_obj=page,
-            runs=page.object_list,
+            by_cursor=page is None,
+            paginator=paginator,
+            next_cursor=next_cursor,
+            cursor_error=cursor_error,
+            runs=listed,
             page_sizes=PAGE_SIZES,
             page_size=size,
             querystring=query.urlencode(),
@@ -147,6 +160,34 @@ class RunListView(RoleRequiredMixin, TemplateView):
             can_delete_some=request.user.has_perm(roles.DELETE_ANY_RUN) or request.user.has_perm(roles.DELETE_OWN_RUN),
         )
         return context
+
+    @staticmethod
+    def page_rows(
+        paginator: CachedCountPaginator, rows: Any, columns: list[Column], ordering: list[str],
+        request_get: QueryDict, *, listing: bool,
+    ) -> tuple[RunPage | None, list[dict[str, Any]], str | None, str | None]:
+        """The page's rows: (numbered page or None, rows, cursor of the next page, cursor error).
+
+        `?cursor=` reads the rows after it, as the API does for the same cursor (no OFFSET:
+        page 500 costs what page 1 does); such a page has no number. A numbered page's
+        "Next" carries the cursor of its last row when a cursor continues its order row
+        for row (keyset_continues_offset), else the next number. A cursor this list did
+        not give out (forged, or for another sort) shows the first page and says why."""
+        cursor = request_get.get("cursor") or ""
+        cursor_error = None
+        if cursor and listing:
+            try:
+                keyset = keyset_page(run_list_values(rows, columns), ordering, cursor, paginator.per_page)
+            except (CursorError, QueryError) as exc:
+                cursor_error = f"{exc} Showing the first page."
+            else:
+                return None, keyset.rows, keyset.next_cursor, None
+        page = paginator.get_page(1 if cursor else request_get.get("page"))
+        listed = list(page.object_list)
+        next_cursor = None
+        if page.has_next() and keyset_continues_offset(ordering):
+            next_cursor = keyset_cursor_after(rows, ordering, listed[-1]["id"])
+        return page, listed, next_cursor, cursor_error
 
 
 def view_query(view: Any, overrides: QueryDict) -> QueryDict:
