@@ -8,6 +8,7 @@ from html import unescape
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -169,3 +170,14 @@ def test_a_user_without_a_role_is_refused_the_cursor_page_as_the_list(ledger, cl
     link = next_link(client_for(viewer).get(f"/runs/?page_size={SIZE}"))
     nobody = client_for(make_user())
     assert nobody.get(link).status_code == nobody.get("/runs/").status_code
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate is PostgreSQL's")
+def test_a_cursor_page_marks_an_estimated_total_as_the_numbered_pages_do(ledger, client_for, viewer, settings):
+    settings.RUN_LIST_EXACT_COUNT_MAX = 1  # every list of more than one run counts as large here
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE runs_run")
+    client = client_for(viewer)
+    response = client.get(next_link(client.get(f"/runs/?page_size={SIZE}")))
+    assert response.context["by_cursor"] and response.context["paginator"].count_is_estimate
+    assert re.search(r'id="run-count">.*\(estimate\)</span>', response.content.decode())
