@@ -306,6 +306,14 @@ def _after(order_by: list[Any], aliases: list[str], values: list[Any]) -> Any:
             same = Q(**{alias: value})
         condition |= equal & beyond
         equal &= same
+    # The OR above is no range an index can start from: PostgreSQL walks the index from
+    # the top and filters, one entry per row before the cursor (12,475 at page 500). When
+    # the first key cannot be missing (a NOT NULL column: no rule for missing values),
+    # every row after the cursor has it at or beyond the cursor's value; saying so
+    # changes no row and lets the index start at the cursor.
+    first = order_by[0] if order_by else None
+    if first is not None and values[0] is not None and not first.nulls_last and not first.nulls_first:
+        condition &= Q(**{f"{aliases[0]}__{'lte' if first.descending else 'gte'}": values[0]})
     return condition
 
 
