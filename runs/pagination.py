@@ -369,7 +369,8 @@ def keyset_continues_offset(ordering: list[str]) -> bool:
     Raises QueryError for a bad sort."""
     from runs.query import compile_order
 
-    return compile_order(ordering or ["-created"]).order_by == compile_order(ordering or ["-created"], nulls_last=True).order_by
+    items = ordering or ["-created"]
+    return compile_order(items).order_by == compile_order(items, nulls_last=True).order_by
 
 
 def keyset_cursor_after(queryset: Any, ordering: list[str], pk: Any) -> str | None:
