@@ -8,7 +8,7 @@ from typing import Iterator
 import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 
@@ -216,6 +216,11 @@ class RunFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
+        if not split_list(self.form.cleaned_data.get("ordering") or ""):
+            # The default order, newest first, breaks ties by id as every explicit sort and
+            # every cursor does: numbered pages and the pages "Next" reaches by cursor then
+            # agree row for row, even for runs created at the same instant.
+            queryset = queryset.order_by(F("created_at").desc(), F("pk").desc())
         if self.form.cleaned_data.get("favourite") is True:
             queryset = favourites_newest_first(queryset)
         return queryset

@@ -183,13 +183,15 @@ def test_a_cursor_page_marks_an_estimated_total_as_the_numbered_pages_do(ledger,
     assert re.search(r'id="run-count">.*\(estimate\)</span>', response.content.decode())
 
 
-def test_runs_created_at_the_same_instant_are_walked_once_each_across_pages(ledger, client_for, viewer):
+@pytest.mark.parametrize("sort", ["", "&ordering=-created_at"])
+def test_runs_created_at_the_same_instant_are_walked_once_each_across_pages(ledger, client_for, viewer, sort):
     """The cursor bounds its first key (created_at <= the last run's) for the index to start
-    there: runs sharing that instant, split by the page boundary, are all still reached."""
+    there: runs sharing that instant, split by the page boundary, are all still reached, in
+    the default order (no `ordering=`) as in the explicit one."""
     instant = timezone.now() - timedelta(days=1)
     Run.objects.filter(run_id__in=[f"run_{i:02d}" for i in range(5, 25)]).update(created_at=instant)
     client = client_for(viewer)
-    query = f"page_size={SIZE}&ordering=-created_at"
+    query = f"page_size={SIZE}{sort}"
     want = by_offset(client, query)
     response = client.get(f"/runs/?{query}")
     seen, link = shown(response), next_link(response)
