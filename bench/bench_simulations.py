@@ -271,7 +271,10 @@ def main() -> int:
         print(f"{'peak RSS of the ' + name + ' process':>34}: {peak / 1024**2:,.0f} MiB  ({result['pinning']})")
     with open("/proc/loadavg") as fh:
         print(f"load average after: {fh.read().strip()}")
-    print(f"targets (end to end ≤ 3 s, cache hit ≤ 0.5 s, peak ≤ 2 GiB): {'met' if met else 'NOT met'}")
+    if args.positions <= 1_000_000:
+        print(f"targets (end to end ≤ 3 s, cache hit ≤ 0.5 s, peak ≤ 2 GiB): {'met' if met else 'NOT met'}")
+    else:  # the time targets are set for 1,000,000 positions; above, only the memory bound applies
+        print(f"target (peak ≤ 2 GiB; the time targets are for 1,000,000 positions): {'met' if met else 'NOT met'}")
     return 0
 
 
